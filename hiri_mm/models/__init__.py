@@ -1,0 +1,3 @@
+from .backbones import HIRIViT
+
+__all__ = ['HIRIViT']

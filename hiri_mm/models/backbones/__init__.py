@@ -1,0 +1,3 @@
+from .hiri_vit import HIRIViT
+
+__all__ = ['HIRIViT']
