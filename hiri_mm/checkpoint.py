@@ -1,26 +1,47 @@
 """Safe loading of mmengine Runner checkpoints under ``torch.load``'s
 ``weights_only=True`` default (torch >= 2.6).
 
-A Runner checkpoint stores its message hub, whose HistoryBuffer objects hold
-numpy arrays. Unpickling those needs exactly these globals; they only
-rebuild arrays and buffers, so allowing them keeps the restricted unpickler
-(no arbitrary code) in force.
+A Runner checkpoint stores its message hub. Unpickling it needs
+HistoryBuffer, the numpy globals that rebuild its arrays and scalars, and
+``getattr(HistoryBuffer, name)`` for the statistics methods the buffer keeps
+in a dict. Those are allowed here and nothing else: ``getattr`` is replaced
+by :func:`history_buffer_getattr`, which serves only that lookup, so the
+restricted unpickler stays in force and a pickle that tries to reach any
+other attribute is refused.
 """
+import pickle
+from typing import Callable
+
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 
-SAFE_GLOBALS = (
+
+# The statistics every HistoryBuffer registers on creation (min, max, ...).
+HISTORY_BUFFER_STATISTICS = frozenset(HistoryBuffer()._statistics_methods)
+
+
+def history_buffer_getattr(obj: object, name: str) -> Callable:
+    """``getattr`` limited to HistoryBuffer's default statistics methods."""
+    if obj is not HistoryBuffer or name not in HISTORY_BUFFER_STATISTICS:
+        raise pickle.UnpicklingError(
+            f'Refusing getattr({obj!r}, {name!r}) while loading a checkpoint: '
+            'only HistoryBuffer statistics may be looked up')
+    return getattr(obj, name)
+
+
+SAFE_GLOBALS = [
     HistoryBuffer,
     np.ndarray,
     np.dtype,
-    np.core.multiarray._reconstruct,
-    np.core.multiarray.scalar,
-    *(type(np.dtype(t)) for t in (np.float64, np.float32, np.int64,
-                                  np.int32, np.bool_)),
-)
+    np._core.multiarray._reconstruct,
+    np._core.multiarray.scalar,
+    *(type(np.dtype(t)) for t in (np.float64, np.float32, np.float16,
+                                  np.int64, np.int32, np.uint8, np.bool_)),
+    (history_buffer_getattr, 'builtins.getattr'),
+]
 
 
 def allow_runner_checkpoints() -> None:
     """Add :data:`SAFE_GLOBALS` to torch's weights-only allow-list."""
-    torch.serialization.add_safe_globals(list(SAFE_GLOBALS))
+    torch.serialization.add_safe_globals(SAFE_GLOBALS)

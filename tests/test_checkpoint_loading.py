@@ -1,0 +1,119 @@
+"""Pretrained loading of HIRIViT weights and the weights-only allow-list
+for checkpoints saved by mmengine Runners."""
+import pickle
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
+from torch.utils.data import Dataset
+
+from hiri_mm import HIRIViT
+
+
+class _Classifier(BaseModel):
+    """A backbone + linear head, trained by a Runner to save a checkpoint."""
+
+    def __init__(self, arch):
+        super().__init__()
+        self.backbone = HIRIViT(arch=arch)
+        self.head = nn.Linear(arch['channels'][-1], 2)
+
+    def forward(self, inputs, labels, mode='loss'):
+        logits = self.head(self.backbone(inputs)[-1].mean((2, 3)))
+        if mode == 'loss':
+            return dict(loss=nn.functional.cross_entropy(logits, labels))
+        return logits
+
+
+class _Noise(Dataset):
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return torch.randn(3, 64, 64), i % 2
+
+
+def _pairs(inputs_labels):
+    inputs, labels = zip(*inputs_labels)
+    return dict(inputs=torch.stack(inputs), labels=torch.tensor(labels))
+
+
+@pytest.fixture(scope='module')
+def runner_checkpoint(tmp_path_factory):
+    from conftest import TINY_ARCH
+    work_dir = tmp_path_factory.mktemp('runner')
+    runner = Runner(
+        model=_Classifier(TINY_ARCH),
+        work_dir=str(work_dir),
+        train_dataloader=dict(
+            dataset=_Noise(), batch_size=2, collate_fn=_pairs,
+            sampler=dict(type='DefaultSampler', shuffle=False)),
+        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=1e-3)),
+        train_cfg=dict(by_epoch=True, max_epochs=1),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)),
+        default_scope='mmdet')
+    runner.train()
+    return work_dir / 'epoch_1.pth', runner.model.backbone.state_dict()
+
+
+def test_runner_checkpoint_loads_with_weights_only(runner_checkpoint):
+    path, _ = runner_checkpoint
+    ckpt = torch.load(path, weights_only=True)
+    assert 'message_hub' in ckpt and 'state_dict' in ckpt
+
+
+def test_pretrained_init_cfg_loads_backbone_from_runner_checkpoint(
+        runner_checkpoint, tiny_arch):
+    path, expected = runner_checkpoint
+    model = HIRIViT(arch=tiny_arch, init_cfg=dict(
+        type='Pretrained', checkpoint=str(path), prefix='backbone.'))
+    model.init_weights()
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, expected[key], msg=key)
+
+
+def test_pretrained_init_cfg_loads_plain_state_dict(tmp_path, tiny_arch):
+    source = HIRIViT(arch=tiny_arch)
+    source.init_weights()
+    path = tmp_path / 'detector.pth'
+    torch.save({'state_dict': {f'backbone.{k}': v
+                               for k, v in source.state_dict().items()}},
+               path)
+    model = HIRIViT(arch=tiny_arch, init_cfg=dict(
+        type='Pretrained', checkpoint=str(path), prefix='backbone.'))
+    model.init_weights()
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, source.state_dict()[key])
+
+
+def test_missing_checkpoint_file_is_named(tmp_path, tiny_arch):
+    missing = tmp_path / 'nowhere.pth'
+    model = HIRIViT(arch=tiny_arch, init_cfg=dict(
+        type='Pretrained', checkpoint=str(missing)))
+    with pytest.raises(FileNotFoundError, match='nowhere.pth'):
+        model.init_weights()
+
+
+class _RunsCode:
+
+    def __reduce__(self):
+        return (print, ('pwned', ))
+
+
+def test_allow_list_still_refuses_code_and_other_getattr(tmp_path):
+    path = tmp_path / 'evil.pth'
+    torch.save({'x': _RunsCode()}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path, weights_only=True)
+
+    class _GetattrEscape:
+
+        def __reduce__(self):
+            return (getattr, (torch.Tensor, 'numpy'))
+
+    torch.save({'x': _GetattrEscape()}, path)
+    with pytest.raises(pickle.UnpicklingError, match='Refusing getattr'):
+        torch.load(path, weights_only=True)

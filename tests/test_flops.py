@@ -1,0 +1,48 @@
+"""FLOP counting: the attention handle and the paper's calibration."""
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.analysis import FlopAnalyzer
+
+from hiri_mm import HIRIViT
+from hiri_mm.analysis import backbone_complexity, flop_analyzer
+
+
+class _SDPA(nn.Module):
+
+    def forward(self, q, k, v):
+        return F.scaled_dot_product_attention(q, k, v)
+
+
+def test_sdpa_handle_counts_both_matmuls():
+    q, k, v = torch.randn(2, 3, 10, 8), torch.randn(2, 3, 6, 8), \
+        torch.randn(2, 3, 6, 4)
+    assert FlopAnalyzer(_SDPA(), (q, k, v)).total() == 0
+    assert flop_analyzer(_SDPA(), (q, k, v)).total() == 2 * 3 * 10 * 6 * (8 + 4)
+
+
+def test_small_matches_the_paper_at_448():
+    _, flops = backbone_complexity(HIRIViT('s'), (3, 448, 448))
+    assert 4.75e9 <= flops <= 5.25e9
+
+
+def test_family_scales_like_the_authors_earlier_families():
+    flops = {a: backbone_complexity(HIRIViT(a), (3, 448, 448))[1]
+             for a in 'sbl'}
+    assert 1.8 <= flops['b'] / flops['s'] <= 2.2
+    assert 2.7 <= flops['l'] / flops['s'] <= 3.3
+
+
+def test_double_input_costs_about_four_times():
+    small = backbone_complexity(HIRIViT('s'), (3, 224, 224))[1]
+    large = backbone_complexity(HIRIViT('s'), (3, 448, 448))[1]
+    assert large / small == pytest.approx(4, rel=0.1)
+
+
+def test_get_flops_tool_prints_a_row_per_arch_and_size():
+    from tools.analysis.get_flops import main
+    rows = main(['--arch', 's', 'b', '--shape', '224', '448'])
+    assert [(r['model'], r['input']) for r in rows] == [
+        ('HIRI-ViT-S', (224, 224)), ('HIRI-ViT-S', (448, 448)),
+        ('HIRI-ViT-B', (224, 224)), ('HIRI-ViT-B', (448, 448))]
