@@ -29,8 +29,7 @@ fi
 [ -x "$PY" ] || python3.11 -m venv "$VENV" || python3 -m venv "$VENV"
 PIP=("$PY" -m pip --disable-pip-version-check)
 
-# setuptools < 70 still ships pkg_resources, which mmcv's setup.py imports.
-"${PIP[@]}" install -q 'pip>=23' 'setuptools>=65,<70' wheel ninja
+"${PIP[@]}" install -q 'pip>=23' wheel ninja
 "${PIP[@]}" install -q -r "$ROOT/requirements.txt"
 
 install_mmcv_from_wheel() {
@@ -52,7 +51,10 @@ build_mmcv_from_source() {
   "${PIP[@]}" download -q --no-deps --no-binary :all: "mmcv==${MMCV_VERSION}" -d "$src"
   tar -xzf "$src"/mmcv-${MMCV_VERSION}.tar.gz -C "$src"
   sed -i 's/-std=c++17/-std=c++20/g' "$src/mmcv-${MMCV_VERSION}/setup.py"
+  # mmcv's setup.py was verified with setuptools 69 only; restore the pin after.
+  "${PIP[@]}" install -q 'setuptools==69.5.1'
   MMCV_WITH_OPS=1 MAX_JOBS="$(nproc)" "${PIP[@]}" install --no-build-isolation --no-deps "$src/mmcv-${MMCV_VERSION}"
+  "${PIP[@]}" install -q -r "$ROOT/requirements.txt"
   rm -rf "$src"
 }
 

@@ -1,0 +1,74 @@
+# CPU demo: maskrcnn_hiri_s_1x.py on the generated shapes set
+# (hiri_mm.datasets.make_coco_shapes). Same backbone, strides and padding;
+# 192-pixel images instead of 1600, three classes, a short schedule.
+_base_ = '../detection/maskrcnn_hiri_s_1x.py'
+
+data_root = 'data/shapes_coco/'
+metainfo = dict(classes=('circle', 'square', 'triangle'))
+scale = (192, 192)
+
+# Lighter RoI heads than COCO needs, so that two CPU cores train in minutes:
+# fewer sampled RoIs and proposals, narrower box and mask heads.
+model = dict(
+    # Trained from scratch here: BatchNorm statistics must be learnt.
+    backbone=dict(norm_eval=False, drop_path_rate=0.),
+    roi_head=dict(
+        bbox_head=dict(num_classes=3, fc_out_channels=256),
+        mask_head=dict(num_classes=3, conv_out_channels=128)),
+    train_cfg=dict(
+        rpn_proposal=dict(max_per_img=300), rcnn=dict(sampler=dict(num=64))),
+    test_cfg=dict(rpn=dict(max_per_img=300)))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='Resize', scale=scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
+]
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file='annotations/instances_train2017.json',
+        data_prefix=dict(img='train2017/'),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=4,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file='annotations/instances_val2017.json',
+        data_prefix=dict(img='val2017/'),
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
+test_evaluator = val_evaluator
+
+max_epochs = 12
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True, begin=0,
+         end=max_epochs, eta_min=1e-5)
+]
+optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.05))
+auto_scale_lr = dict(enable=False, base_batch_size=4)
+
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(interval=4, max_keep_ckpts=2))

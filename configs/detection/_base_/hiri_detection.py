@@ -1,0 +1,103 @@
+# What every HIRI-ViT detection config shares. Combined with an mmdet config
+# as a second base, so it only defines names that mmdet's configs do not use;
+# the detector configs pick the pieces they need through `_base_.<name>`.
+custom_imports = dict(imports=['hiri_mm'], allow_failed_imports=False)
+
+# The backbone. HIRIViT.channels of arch 's' are (32, 64, 128, 320, 448) at
+# strides (4, 8, 16, 32, 64); the tests check every neck and head against
+# the backbone's own attributes. norm_eval keeps the BatchNorm statistics of
+# the (ImageNet-pretrained) convolutional stages fixed, as for ResNet.
+hiri_backbone = dict(
+    _delete_=True,
+    type='HIRIViT',
+    arch='s',
+    out_indices=(1, 2, 3, 4),
+    drop_path_rate=0.1,
+    norm_eval=True)
+
+# Two-stage detectors (Mask R-CNN, Cascade): stages 2-5 (strides 8..64) feed
+# the FPN, which adds a stride-128 level. At a 1600-pixel input these grids
+# match a ResNet FPN at 800, so every head stride is doubled, images pad to a
+# multiple of 128, and RoIs map to levels from a doubled finest scale
+# (objects are twice as large). All five stages feed the neck's inputs, so
+# no parameter goes unused.
+hiri_two_stage_model = dict(
+    data_preprocessor=dict(pad_size_divisor=128),
+    backbone=hiri_backbone,
+    neck=dict(in_channels=[64, 128, 320, 448]),
+    rpn_head=dict(anchor_generator=dict(strides=[8, 16, 32, 64, 128])),
+    roi_head=dict(
+        bbox_roi_extractor=dict(
+            featmap_strides=[8, 16, 32, 64], finest_scale=112),
+        mask_roi_extractor=dict(
+            featmap_strides=[8, 16, 32, 64], finest_scale=112)))
+
+# Dense single-stage detectors (RetinaNet, ATSS, GFL) use P3-P7 at twice the
+# input: stages 3-5 (strides 16, 32, 64) feed the FPN, which adds two levels
+# (128, 256); anchor strides doubled, padding to 128. Stage 2 runs but is no
+# output; its parameters still get gradients through stages 3-5.
+hiri_single_stage_model = dict(
+    data_preprocessor=dict(pad_size_divisor=128),
+    backbone=dict(hiri_backbone, out_indices=(2, 3, 4)),
+    neck=dict(in_channels=[128, 320, 448], start_level=0),
+    bbox_head=dict(anchor_generator=dict(strides=[16, 32, 64, 128, 256])))
+
+# HIRI-ViT takes twice the usual input: 1x trains at (2666, 1600) instead of
+# (1333, 800); 3x draws the short side from 960..1600 instead of 480..800.
+hiri_scale = (2666, 1600)
+hiri_ms_scales = [(2666, 960), (2666, 1600)]
+
+hiri_train_pipeline_1x = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=hiri_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+hiri_train_pipeline_3x = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='RandomResize', scale=hiri_ms_scales, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+hiri_test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=hiri_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
+]
+# Instance segmentation: the same pipelines, loading masks too.
+hiri_mask_train_pipeline_1x = [
+    dict(t, with_mask=True) if t['type'] == 'LoadAnnotations' else t
+    for t in hiri_train_pipeline_1x
+]
+hiri_mask_train_pipeline_3x = [
+    dict(t, with_mask=True) if t['type'] == 'LoadAnnotations' else t
+    for t in hiri_train_pipeline_3x
+]
+hiri_mask_test_pipeline = [
+    dict(t, with_mask=True) if t['type'] == 'LoadAnnotations' else t
+    for t in hiri_test_pipeline
+]
+
+# Paper: AdamW, total batch 16 (8 GPUs x 2 images); auto_scale_lr rescales
+# the learning rate for other batch sizes when enabled.
+hiri_optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(
+        type='AdamW', lr=0.0001, betas=(0.9, 0.999), weight_decay=0.05),
+    paramwise_cfg=dict(norm_decay_mult=0.))
+
+# 3x: 36 epochs, steps at 27 and 33.
+hiri_train_cfg_3x = dict(max_epochs=36)
+hiri_param_scheduler_3x = [
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
+         end=1000),
+    dict(type='MultiStepLR', begin=0, end=36, by_epoch=True,
+         milestones=[27, 33], gamma=0.1)
+]

@@ -1,0 +1,18 @@
+_base_ = [
+    'mmdet::cascade_rcnn/cascade-mask-rcnn_r50_fpn_1x_coco.py',
+    './_base_/hiri_detection.py'
+]
+
+# HIRI-ViT-S, stages 2-5 into the FPN, head strides doubled: see
+# hiri_two_stage_model in _base_/hiri_detection.py.
+model = _base_.hiri_two_stage_model
+
+# 3x: multi-scale training (short side 960..1600), 36 epochs.
+train_dataloader = dict(
+    dataset=dict(pipeline=_base_.hiri_mask_train_pipeline_3x))
+val_dataloader = dict(dataset=dict(pipeline=_base_.hiri_mask_test_pipeline))
+test_dataloader = val_dataloader
+
+optim_wrapper = _base_.hiri_optim_wrapper
+train_cfg = _base_.hiri_train_cfg_3x
+param_scheduler = _base_.hiri_param_scheduler_3x

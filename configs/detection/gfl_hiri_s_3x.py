@@ -1,0 +1,17 @@
+_base_ = [
+    'mmdet::gfl/gfl_r50_fpn_1x_coco.py',
+    './_base_/hiri_detection.py'
+]
+
+# HIRI-ViT-S, stages 3-5 into a P3-P7 FPN, anchor strides doubled: see
+# hiri_single_stage_model in _base_/hiri_detection.py.
+model = _base_.hiri_single_stage_model
+
+# 3x: multi-scale training (short side 960..1600), 36 epochs.
+train_dataloader = dict(dataset=dict(pipeline=_base_.hiri_train_pipeline_3x))
+val_dataloader = dict(dataset=dict(pipeline=_base_.hiri_test_pipeline))
+test_dataloader = val_dataloader
+
+optim_wrapper = _base_.hiri_optim_wrapper
+train_cfg = _base_.hiri_train_cfg_3x
+param_scheduler = _base_.hiri_param_scheduler_3x

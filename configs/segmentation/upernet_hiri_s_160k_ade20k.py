@@ -1,0 +1,69 @@
+_base_ = [
+    'mmseg::_base_/models/upernet_r50.py', 'mmseg::_base_/datasets/ade20k.py',
+    'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_160k.py'
+]
+custom_imports = dict(imports=['hiri_mm'], allow_failed_imports=False)
+
+# HIRI-ViT takes twice the usual input: 1024x1024 crops from images resized
+# to (4096, 1024), where Swin/ResNet UPerNets use 512 and (2048, 512).
+crop_size = (1024, 1024)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(
+        type='RandomResize',
+        scale=(4096, 1024),
+        ratio_range=(0.5, 2.0),
+        keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(4096, 1024), keep_ratio=True),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='PackSegInputs')
+]
+
+# The decode head reads stages 2-5 (strides 8, 16, 32, 64: at a 1024 crop
+# the grids of a stride-4..32 pyramid at 512); the auxiliary head reads
+# stage 4, the third of those outputs. Crops (1024) are a multiple of the
+# deepest stride (64). All five stages feed the heads: no unused parameters.
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(
+        _delete_=True,
+        type='HIRIViT',
+        arch='s',
+        out_indices=(1, 2, 3, 4),
+        drop_path_rate=0.1),
+    decode_head=dict(
+        in_channels=[64, 128, 320, 448], in_index=[0, 1, 2, 3],
+        num_classes=150),
+    auxiliary_head=dict(in_channels=320, in_index=2, num_classes=150))
+
+# Paper: AdamW, lr 6e-5, weight decay 0.01, 1500 linear warm-up iterations,
+# then linear decay (poly, power 1) over 160k iterations, batch 16 (8x2).
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(
+        type='AdamW', lr=0.00006, betas=(0.9, 0.999), weight_decay=0.01),
+    paramwise_cfg=dict(norm_decay_mult=0.))
+param_scheduler = [
+    dict(
+        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=1.0,
+        begin=1500,
+        end=160000,
+        by_epoch=False)
+]
+train_dataloader = dict(batch_size=2, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(batch_size=1, dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+auto_scale_lr = dict(enable=False, base_batch_size=16)

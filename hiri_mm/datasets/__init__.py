@@ -1,0 +1,4 @@
+from .synthetic import (SEG_CLASSES, SHAPE_CLASSES, make_ade_shapes,
+                        make_coco_shapes)
+
+__all__ = ['SHAPE_CLASSES', 'SEG_CLASSES', 'make_coco_shapes', 'make_ade_shapes']

@@ -1,0 +1,122 @@
+"""Small synthetic datasets in the COCO and ADE20K layouts.
+
+They let the demo and the tests train, evaluate and run inference without
+downloading anything. Each image holds a few filled shapes (circle, square,
+triangle), each class with its own colour range, on a textured background.
+
+COCO layout (instance masks as polygons)::
+
+    root/annotations/instances_{train,val}2017.json
+    root/{train,val}2017/*.png
+
+ADE20K layout: label 1 is the background and 2..4 the shape classes; 0
+(ADE20K's "other", ignored with ``reduce_zero_label``) is unused, so mmseg
+reads the classes of :data:`SEG_CLASSES`::
+
+    root/images/{training,validation}/*.png
+    root/annotations/{training,validation}/*.png
+"""
+import json
+import os
+import os.path as osp
+from typing import Dict, List, Tuple
+
+import cv2
+import numpy as np
+
+SHAPE_CLASSES = ('circle', 'square', 'triangle')
+SEG_CLASSES = ('background', ) + SHAPE_CLASSES
+# Mean BGR colour of each class; every instance varies around it.
+_COLOURS = ((40, 40, 220), (40, 200, 40), (220, 120, 30))
+
+
+def _polygon(kind: str, cx: float, cy: float, r: float,
+             angle: float) -> np.ndarray:
+    """Corners of a shape of radius ``r`` centred at (cx, cy): (N, 2)."""
+    sides = {'circle': 32, 'square': 4, 'triangle': 3}[kind]
+    t = angle + np.arange(sides) * 2 * np.pi / sides
+    return np.stack([cx + r * np.cos(t), cy + r * np.sin(t)], 1)
+
+
+def _draw_image(rng: np.random.Generator, size: int, max_objects: int
+                ) -> Tuple[np.ndarray, List[Tuple[int, np.ndarray]]]:
+    """One image and its ``(class index, visible mask)`` instances, in
+    drawing order (later shapes occlude earlier ones)."""
+    img = rng.integers(90, 170, 3).astype(np.float32) + \
+        rng.normal(0, 12, (size, size, 3)).astype(np.float32)
+    img = cv2.GaussianBlur(img, (5, 5), 0)
+    instances = []
+    for _ in range(rng.integers(1, max_objects + 1)):
+        label = int(rng.integers(len(SHAPE_CLASSES)))
+        r = rng.uniform(0.08, 0.2) * size
+        cx, cy = rng.uniform(r, size - r, 2)
+        pts = _polygon(SHAPE_CLASSES[label], cx, cy, r,
+                       rng.uniform(0, 2 * np.pi))
+        mask = np.zeros((size, size), np.uint8)
+        cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 1)
+        colour = np.clip(np.array(_COLOURS[label]) + rng.normal(0, 15, 3),
+                         0, 255)
+        img[mask > 0] = colour
+        for _, earlier in instances:
+            earlier[mask > 0] = 0
+        instances.append((label, mask))
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    return img, [(c, m) for c, m in instances if m.sum() > 16]
+
+
+def _mask_to_coco(mask: np.ndarray) -> Dict:
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL,
+                                   cv2.CHAIN_APPROX_SIMPLE)
+    polygons = [c.reshape(-1).astype(float).tolist() for c in contours
+                if len(c) >= 3]
+    x, y, w, h = cv2.boundingRect(mask)
+    return dict(segmentation=polygons, bbox=[x, y, w, h],
+                area=float(mask.sum()), iscrowd=0)
+
+
+def make_coco_shapes(root: str, num_train: int = 64, num_val: int = 16,
+                     size: int = 192, max_objects: int = 3,
+                     seed: int = 0) -> Dict[str, str]:
+    """Write a COCO-format instance segmentation set; return its paths."""
+    rng = np.random.default_rng(seed)
+    categories = [dict(id=i + 1, name=n) for i, n in enumerate(SHAPE_CLASSES)]
+    paths = {}
+    for split, count in (('train2017', num_train), ('val2017', num_val)):
+        os.makedirs(osp.join(root, split), exist_ok=True)
+        images, annotations = [], []
+        for i in range(count):
+            img, instances = _draw_image(rng, size, max_objects)
+            name = f'{i:06d}.png'
+            cv2.imwrite(osp.join(root, split, name), img)
+            images.append(dict(id=i + 1, file_name=name, height=size,
+                               width=size))
+            for label, mask in instances:
+                annotations.append(dict(
+                    id=len(annotations) + 1, image_id=i + 1,
+                    category_id=label + 1, **_mask_to_coco(mask)))
+        ann_file = osp.join(root, 'annotations', f'instances_{split}.json')
+        os.makedirs(osp.dirname(ann_file), exist_ok=True)
+        with open(ann_file, 'w') as f:
+            json.dump(dict(images=images, annotations=annotations,
+                           categories=categories), f)
+        paths[split] = ann_file
+    return paths
+
+
+def make_ade_shapes(root: str, num_train: int = 64, num_val: int = 16,
+                    size: int = 192, max_objects: int = 3,
+                    seed: int = 0) -> None:
+    """Write a semantic segmentation set in ADE20K's folder layout."""
+    rng = np.random.default_rng(seed)
+    for split, count in (('training', num_train), ('validation', num_val)):
+        img_dir = osp.join(root, 'images', split)
+        ann_dir = osp.join(root, 'annotations', split)
+        os.makedirs(img_dir, exist_ok=True)
+        os.makedirs(ann_dir, exist_ok=True)
+        for i in range(count):
+            img, instances = _draw_image(rng, size, max_objects)
+            label_map = np.ones((size, size), np.uint8)
+            for label, mask in instances:
+                label_map[mask > 0] = label + 2
+            cv2.imwrite(osp.join(img_dir, f'{i:06d}.png'), img)
+            cv2.imwrite(osp.join(ann_dir, f'{i:06d}.png'), label_map)
