@@ -38,19 +38,20 @@ def _polygon(kind: str, cx: float, cy: float, r: float,
     return np.stack([cx + r * np.cos(t), cy + r * np.sin(t)], 1)
 
 
-def _draw_image(rng: np.random.Generator, size: int, max_objects: int
+def _draw_image(rng: np.random.Generator, size: int, labels: List[int],
+                radius: Tuple[float, float] = (0.08, 0.2)
                 ) -> Tuple[np.ndarray, List[Tuple[int, np.ndarray]]]:
-    """One image and its ``(class index, visible mask)`` instances, in
-    drawing order (later shapes occlude earlier ones)."""
+    """An image with one shape per entry of ``labels`` (radius drawn from
+    ``radius`` x size) and its ``(class index, visible mask)`` instances;
+    later shapes occlude earlier ones."""
     img = rng.integers(90, 170, 3).astype(np.float32) + \
         rng.normal(0, 12, (size, size, 3)).astype(np.float32)
     img = cv2.GaussianBlur(img, (5, 5), 0)
     instances = []
-    for _ in range(rng.integers(1, max_objects + 1)):
-        label = int(rng.integers(len(SHAPE_CLASSES)))
-        r = rng.uniform(0.08, 0.2) * size
+    for label in labels:
+        r = rng.uniform(*radius) * size
         cx, cy = rng.uniform(r, size - r, 2)
-        pts = _polygon(SHAPE_CLASSES[label], cx, cy, r,
+        pts = _polygon(SHAPE_CLASSES[int(label)], cx, cy, r,
                        rng.uniform(0, 2 * np.pi))
         mask = np.zeros((size, size), np.uint8)
         cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 1)
@@ -59,9 +60,14 @@ def _draw_image(rng: np.random.Generator, size: int, max_objects: int
         img[mask > 0] = colour
         for _, earlier in instances:
             earlier[mask > 0] = 0
-        instances.append((label, mask))
+        instances.append((int(label), mask))
     img = np.clip(img, 0, 255).astype(np.uint8)
     return img, [(c, m) for c, m in instances if m.sum() > 16]
+
+
+def _random_labels(rng: np.random.Generator, max_objects: int) -> List[int]:
+    return rng.integers(len(SHAPE_CLASSES),
+                        size=rng.integers(1, max_objects + 1)).tolist()
 
 
 def _mask_to_coco(mask: np.ndarray) -> Dict:
@@ -85,7 +91,8 @@ def make_coco_shapes(root: str, num_train: int = 64, num_val: int = 16,
         os.makedirs(osp.join(root, split), exist_ok=True)
         images, annotations = [], []
         for i in range(count):
-            img, instances = _draw_image(rng, size, max_objects)
+            img, instances = _draw_image(rng, size,
+                                         _random_labels(rng, max_objects))
             name = f'{i:06d}.png'
             cv2.imwrite(osp.join(root, split, name), img)
             images.append(dict(id=i + 1, file_name=name, height=size,
@@ -114,9 +121,25 @@ def make_ade_shapes(root: str, num_train: int = 64, num_val: int = 16,
         os.makedirs(img_dir, exist_ok=True)
         os.makedirs(ann_dir, exist_ok=True)
         for i in range(count):
-            img, instances = _draw_image(rng, size, max_objects)
+            img, instances = _draw_image(rng, size,
+                                         _random_labels(rng, max_objects))
             label_map = np.ones((size, size), np.uint8)
             for label, mask in instances:
                 label_map[mask > 0] = label + 2
             cv2.imwrite(osp.join(img_dir, f'{i:06d}.png'), img)
             cv2.imwrite(osp.join(ann_dir, f'{i:06d}.png'), label_map)
+
+
+def make_shape_classification(root: str, num_train: int = 32,
+                              num_val: int = 16, size: int = 64,
+                              seed: int = 0) -> None:
+    """Write ``root/{train,val}/<class>/*.png``, one shape per image and
+    ``num_train`` / ``num_val`` images per class (torchvision ImageFolder)."""
+    rng = np.random.default_rng(seed)
+    for split, count in (('train', num_train), ('val', num_val)):
+        for label, name in enumerate(SHAPE_CLASSES):
+            folder = osp.join(root, split, name)
+            os.makedirs(folder, exist_ok=True)
+            for i in range(count):
+                img, _ = _draw_image(rng, size, [label], radius=(0.25, 0.4))
+                cv2.imwrite(osp.join(folder, f'{i:05d}.png'), img)

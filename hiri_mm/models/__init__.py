@@ -1,3 +1,4 @@
 from .backbones import HIRIViT
+from .classifier import HIRIViTClassifier
 
-__all__ = ['HIRIViT']
+__all__ = ['HIRIViT', 'HIRIViTClassifier']
