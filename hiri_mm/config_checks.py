@@ -25,15 +25,15 @@ def fpn_strides(backbone: HIRIViT, neck: ConfigDict) -> List[int]:
     return strides
 
 
-def _walk(node: Any, path: str = 'model'):
+def walk_dicts(node: Any, path: str = 'model'):
     """Yield ``(path, dict)`` for every dict in a nested config."""
     if isinstance(node, dict):
         yield path, node
         for key, value in node.items():
-            yield from _walk(value, f'{path}.{key}')
+            yield from walk_dicts(value, f'{path}.{key}')
     elif isinstance(node, (list, tuple)):
         for i, value in enumerate(node):
-            yield from _walk(value, f'{path}[{i}]')
+            yield from walk_dicts(value, f'{path}[{i}]')
 
 
 def stride_problems(cfg: Config) -> List[str]:
@@ -48,7 +48,7 @@ def stride_problems(cfg: Config) -> List[str]:
         problems.append(f'model.neck.in_channels {list(neck.in_channels)} != '
                         f'backbone out_channels {list(backbone.out_channels)}')
     levels = fpn_strides(backbone, neck)
-    for path, node in _walk(model):
+    for path, node in walk_dicts(model):
         for key in ('anchor_generator', 'prior_generator'):
             if key in node and 'strides' in node[key]:
                 strides = [s if isinstance(s, int) else s[0]

@@ -6,7 +6,11 @@ import os
 import os.path as osp
 from typing import Iterator, List, Tuple
 
+import torch
+import torch.distributed as dist
 from mmengine.config import Config, ConfigDict, DictAction
+
+from .config_checks import walk_dicts
 
 DATA_HELP = ('See "Data layout" in the README for where COCO / ADE20K '
              'must be placed, or set the paths with --cfg-options '
@@ -87,3 +91,51 @@ def check_dataset_paths(cfg: Config, splits: Tuple[str, ...]) -> None:
         lines = '\n'.join(f'  {path}  ({where})' for where, path in missing)
         raise SystemExit(
             f'Dataset not found for {cfg.filename}:\n{lines}\n{DATA_HELP}')
+
+
+def _dataset_classes(cfg: Config) -> Tuple[str, ...]:
+    """Class names the training set will report (config metainfo first,
+    then the dataset class's own METAINFO)."""
+    from mmengine.registry import DATASETS, init_default_scope
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    leaf = next(_datasets(cfg.train_dataloader.dataset))
+    metainfo = leaf.get('metainfo') or {}
+    if 'classes' in metainfo:
+        return tuple(metainfo['classes'])
+    dataset_cls = DATASETS.get(leaf.type)
+    return tuple(getattr(dataset_cls, 'METAINFO', {}).get('classes', ()))
+
+
+def check_num_classes(cfg: Config) -> None:
+    """Exit when a head's ``num_classes`` differs from the dataset's."""
+    classes = _dataset_classes(cfg)
+    if not classes:
+        return
+    wrong = [f'  {path}.num_classes = {node.num_classes}'
+             for path, node in walk_dicts(cfg.model)
+             if 'num_classes' in node and 'rpn_head' not in path
+             and node.num_classes != len(classes)]
+    if wrong:
+        raise SystemExit(
+            f'The dataset has {len(classes)} classes {classes[:5]}'
+            f'{"..." if len(classes) > 5 else ""}, but\n' + '\n'.join(wrong) +
+            '\nSet these to the dataset\'s class count, or give the dataset '
+            'metainfo=dict(classes=(...)) that matches the heads.')
+
+
+def setup_cpu_distributed(cfg: Config) -> None:
+    """Let ``--launcher pytorch`` run on CPU-only machines.
+
+    mmengine's pytorch launcher calls ``torch.cuda.set_device`` and wraps the
+    model for one GPU per process. Without CUDA, start the gloo process group
+    here (the Runner then skips its own initialisation) and wrap the model
+    with a CPU DistributedDataParallel (``device_ids=None``).
+    """
+    if cfg.launcher == 'none' or torch.cuda.is_available():
+        return
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel')
+    wrapper.setdefault('device_ids', None)
+    cfg.model_wrapper_cfg = wrapper

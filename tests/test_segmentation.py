@@ -12,10 +12,10 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 from hiri_mm import HIRIViT
-from hiri_mm.datasets import make_ade_shapes
 
 CONFIGS = sorted(glob.glob('configs/segmentation/upernet_hiri_*.py'))
-DEMO = 'configs/demo/upernet_hiri_s_shapes.py'
+from conftest import SEG_DEMO as DEMO
+from conftest import seg_options
 
 
 def test_both_configs_are_present():
@@ -60,14 +60,14 @@ def test_config_trains_a_step_and_predicts(path):
     from mmseg.structures import SegDataSample
     from mmengine.structures import PixelData
     samples = []
-    for h, w in ((96, 128), (128, 96)):
+    for h, w in ((96, 128), (96, 128)):
         sample = SegDataSample(metainfo=dict(
             img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
         sample.gt_sem_seg = PixelData(
             data=torch.randint(0, 4, (1, h, w)))
         samples.append(sample)
     packed = dict(inputs=[torch.randint(0, 255, (3, 96, 128)).byte(),
-                          torch.randint(0, 255, (3, 128, 96)).byte()],
+                          torch.randint(0, 255, (3, 96, 128)).byte()],
                   data_samples=samples)
     # Train on tiny crops rather than the configs' 1024.
     model.data_preprocessor.size = (128, 128)
@@ -84,42 +84,18 @@ def test_config_trains_a_step_and_predicts(path):
     assert results[0].pred_sem_seg.data.shape[-2:] == (96, 128)
 
 
-def demo_options(root, iters):
-    return [
-        f'train_dataloader.dataset.data_root={root}',
-        f'val_dataloader.dataset.data_root={root}',
-        f'test_dataloader.dataset.data_root={root}',
-        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
-        f'default_hooks.checkpoint.interval={iters}',
-        'train_dataloader.batch_size=2', 'param_scheduler.0.end=2',
-        'param_scheduler.1.begin=2', f'param_scheduler.1.end={iters}',
-    ]
-
-
-@pytest.fixture(scope='module')
-def trained(tmp_path_factory):
-    from tools.train import main
-    root = str(tmp_path_factory.mktemp('ade'))
-    make_ade_shapes(root, num_train=4, num_val=2, size=96, seed=2)
-    work_dir = str(tmp_path_factory.mktemp('seg_work'))
-    main([DEMO, '--work-dir', work_dir, '--cfg-options',
-          *demo_options(root, 4)])
-    return root, work_dir, osp.join(work_dir, 'iter_4.pth')
-
-
-def test_test_tool_reports_miou(trained):
+def test_test_tool_reports_miou(seg_trained, ade_shapes, tmp_path):
     from tools.test import main
-    root, work_dir, ckpt = trained
-    metrics = main([DEMO, ckpt, '--work-dir', osp.join(work_dir, 'test'),
-                    '--cfg-options', *demo_options(root, 4)])
+    metrics = main([DEMO, seg_trained, '--work-dir', str(tmp_path),
+                    '--cfg-options', *seg_options(ade_shapes, 4)])
     assert 0.0 <= metrics['mIoU'] <= 100.0
     assert 0.0 <= metrics['aAcc'] <= 100.0
 
 
-def test_init_model_and_inferencer(trained, tmp_path):
+def test_init_model_and_inferencer(seg_trained, ade_shapes, tmp_path):
     from mmseg.apis import MMSegInferencer, inference_model, init_model
-    root, _, ckpt = trained
-    image = sorted(glob.glob(osp.join(root, 'images', 'validation',
+    ckpt = seg_trained
+    image = sorted(glob.glob(osp.join(ade_shapes, 'images', 'validation',
                                       '*.png')))[0]
     model = init_model(DEMO, ckpt, device='cpu')
     result = inference_model(model, image)

@@ -24,6 +24,7 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from hiri_mm import HIRIViT  # noqa: E402
+from hiri_mm.checkpoint import load_checkpoint_file  # noqa: E402
 
 
 def extract_backbone(ckpt: dict, teacher: bool = False
@@ -50,12 +51,7 @@ def extract_backbone(ckpt: dict, teacher: bool = False
 def convert(src: str, dst: str, arch, teacher: bool = False
             ) -> Tuple[list, list]:
     """Convert ``src`` into ``dst``; return (missing, unexpected) keys."""
-    if not osp.isfile(src):
-        raise FileNotFoundError(f'Checkpoint not found: {src}')
-    try:
-        ckpt = torch.load(src, map_location='cpu', weights_only=True)
-    except Exception as e:  # torn, truncated or unsafe files
-        raise RuntimeError(f'Could not load {src}: {e}') from e
+    ckpt = load_checkpoint_file(src, map_location='cpu')
     state = extract_backbone(ckpt, teacher)
     result = HIRIViT(arch).load_state_dict(state, strict=False)
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)

@@ -58,6 +58,7 @@ def run_task(name: str, num_train: int, num_val: int) -> dict:
         from mmseg.apis import MMSegInferencer
         MMSegInferencer(task['config'], checkpoint, device='cpu')(
             images, out_dir=vis_dir)
+    metrics = {k: float(v) for k, v in metrics.items()}
     with open(osp.join(work_dir, 'demo_metrics.json'), 'w') as f:
         json.dump(metrics, f, indent=2)
     print(f'[demo:{name}] metrics: {json.dumps(metrics)}')

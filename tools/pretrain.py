@@ -37,6 +37,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import timm  # noqa: E402
 import hiri_mm  # noqa: E402,F401  (registers hiri_vit_* in timm)
+from hiri_mm.checkpoint import load_checkpoint_file  # noqa: E402
 from hiri_mm.ema_distillation import EMADistillation  # noqa: E402
 
 
@@ -163,7 +164,7 @@ def main(argv=None) -> dict:
     resume = osp.join(args.work_dir, 'last.pth') if args.resume == 'auto' \
         else args.resume
     if resume:
-        ckpt = torch.load(resume, map_location='cpu', weights_only=True)
+        ckpt = load_checkpoint_file(resume, map_location='cpu')
         student.load_state_dict(ckpt['state_dict'])
         distiller.teacher.module.load_state_dict(ckpt['teacher'])
         optimizer.load_state_dict(ckpt['optimizer'])

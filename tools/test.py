@@ -12,7 +12,7 @@ from mmengine.runner import Runner
 
 import hiri_mm  # noqa: F401  (registers HIRIViT; safe checkpoint loading)
 from hiri_mm.runner_utils import (add_common_args, check_dataset_paths,
-                                  load_config)
+                                  load_config, setup_cpu_distributed)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -49,6 +49,7 @@ def main(argv=None) -> dict:
         cfg.test_evaluator = [*evaluators,
                               dict(type=dump, out_file_path=args.out)]
     check_dataset_paths(cfg, ('test', ))
+    setup_cpu_distributed(cfg)
     return Runner.from_cfg(cfg).test()
 
 

@@ -9,7 +9,8 @@ from mmengine.runner import Runner
 
 import hiri_mm  # noqa: F401  (registers HIRIViT; safe checkpoint loading)
 from hiri_mm.runner_utils import (add_common_args, check_dataset_paths,
-                                  load_config)
+                                  check_num_classes, load_config,
+                                  setup_cpu_distributed)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -45,6 +46,8 @@ def main(argv=None) -> None:
         cfg.resume, cfg.load_from = True, args.resume
     splits = ('train', 'val') if cfg.get('val_cfg') else ('train', )
     check_dataset_paths(cfg, splits)
+    check_num_classes(cfg)
+    setup_cpu_distributed(cfg)
     Runner.from_cfg(cfg).train()
 
 

@@ -5,7 +5,11 @@
 _base_ = '../segmentation/upernet_hiri_s_160k_ade20k.py'
 
 data_root = 'data/shapes_ade'
-metainfo = dict(classes=('background', 'circle', 'square', 'triangle'))
+# ADE20K's folder layout and label convention (0 ignored), other classes:
+# mmseg's generic BaseSegDataset reads it.
+metainfo = dict(
+    classes=('background', 'circle', 'square', 'triangle'),
+    palette=[[120, 120, 120], [220, 40, 40], [40, 200, 40], [30, 120, 220]])
 crop_size = (128, 128)
 
 model = dict(
@@ -32,7 +36,13 @@ test_pipeline = [
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='PackSegInputs')
 ]
-dataset = dict(data_root=data_root, metainfo=metainfo, img_suffix='.png')
+dataset = dict(
+    type='BaseSegDataset',
+    data_root=data_root,
+    metainfo=metainfo,
+    img_suffix='.png',
+    seg_map_suffix='.png',
+    reduce_zero_label=True)
 train_dataloader = dict(
     batch_size=4,
     num_workers=0,
@@ -44,7 +54,7 @@ val_dataloader = dict(
     dataset=dict(dataset, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-max_iters = 240
+max_iters = 480
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.01))
 param_scheduler = [

@@ -3,6 +3,8 @@ _base_ = [
     'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_160k.py'
 ]
 custom_imports = dict(imports=['hiri_mm'], allow_failed_imports=False)
+# Random states go into every checkpoint, so --resume continues exactly.
+custom_hooks = [dict(type='RNGStateHook')]
 
 # HIRI-ViT takes twice the usual input: 1024x1024 crops from images resized
 # to (4096, 1024), where Swin/ResNet UPerNets use 512 and (2048, 512).
@@ -33,6 +35,9 @@ test_pipeline = [
 # deepest stride (64). All five stages feed the heads: no unused parameters.
 model = dict(
     data_preprocessor=dict(size=crop_size),
+    # mmseg's ResNet base names an ImageNet checkpoint here; HIRI-ViT weights
+    # go in backbone.init_cfg instead (see tools/convert_checkpoint.py).
+    pretrained=None,
     backbone=dict(
         _delete_=True,
         type='HIRIViT',

@@ -2,6 +2,8 @@
 # as a second base, so it only defines names that mmdet's configs do not use;
 # the detector configs pick the pieces they need through `_base_.<name>`.
 custom_imports = dict(imports=['hiri_mm'], allow_failed_imports=False)
+# Random states go into every checkpoint, so --resume continues exactly.
+custom_hooks = [dict(type='RNGStateHook')]
 
 # The backbone. HIRIViT.channels of arch 's' are (32, 64, 128, 320, 448) at
 # strides (4, 8, 16, 32, 64); the tests check every neck and head against

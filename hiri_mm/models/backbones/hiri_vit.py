@@ -559,6 +559,10 @@ class HIRIViT(BaseModule):
                 f'HIRIViT expects (B, {self.in_channels}, H, W) input, got '
                 f'{tuple(x.shape)}: convert the images to {self.in_channels} '
                 'channels or set the backbone\'s in_channels')
+        if not torch.isfinite(x).all():
+            raise ValueError(
+                'HIRIViT input contains NaN or Inf: check the images and the '
+                'data preprocessor (mean/std) before training on them')
         x = self.stem(x)
         outs = []
         for i, stage in enumerate(self.stages):
