@@ -163,3 +163,14 @@ def test_deploy_folds_every_batchnorm_and_keeps_outputs(arch, tiny_arch):
 def test_hr_block_crops_odd_sizes():
     block = HRBlock(8, 2., 0., dict(type='BN'), dict(type='GELU')).eval()
     assert block(torch.randn(1, 8, 7, 5)).shape == (1, 8, 7, 5)
+
+
+def test_stages_after_the_last_output_are_skipped(tiny_arch):
+    model = HIRIViT(arch=tiny_arch, out_indices=(0, 1))
+    calls = []
+    for i, stage in enumerate(model.stages):
+        stage.register_forward_hook(lambda m, a, o, i=i: calls.append(i))
+    outs = model(torch.randn(1, 3, 64, 64))
+    assert calls == [0, 1] and len(outs) == 2
+    # All five stages exist, so a full checkpoint still loads strictly.
+    model.load_state_dict(HIRIViT(arch=tiny_arch).state_dict())

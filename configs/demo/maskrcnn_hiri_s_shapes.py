@@ -19,39 +19,28 @@ model = dict(
         rpn_proposal=dict(max_per_img=300), rcnn=dict(sampler=dict(num=64))),
     test_cfg=dict(rpn=dict(max_per_img=300)))
 
+# The 1x pipelines with the demo's scale.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='Resize', scale=scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
+    dict(t, scale=scale) if t['type'] == 'Resize' else t
+    for t in _base_.hiri_mask_train_pipeline_1x
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
+    dict(t, scale=scale) if t['type'] == 'Resize' else t
+    for t in _base_.hiri_mask_test_pipeline
 ]
+loader = dict(batch_size=4, num_workers=0, persistent_workers=False)
+dataset = dict(data_root=data_root, metainfo=metainfo)
 train_dataloader = dict(
-    batch_size=4,
-    num_workers=0,
-    persistent_workers=False,
+    **loader,
     dataset=dict(
-        data_root=data_root,
-        metainfo=metainfo,
+        **dataset,
         ann_file='annotations/instances_train2017.json',
         data_prefix=dict(img='train2017/'),
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=4,
-    num_workers=0,
-    persistent_workers=False,
+    **loader,
     dataset=dict(
-        data_root=data_root,
-        metainfo=metainfo,
+        **dataset,
         ann_file='annotations/instances_val2017.json',
         data_prefix=dict(img='val2017/'),
         pipeline=test_pipeline))

@@ -378,8 +378,8 @@ class HIRIViT(BaseModule):
         in_channels (int): Input image channels. Defaults to 3.
         out_indices (Sequence[int]): Stages (0-4) whose maps are returned.
             Defaults to ``(1, 2, 3, 4)``: strides 8, 16, 32, 64. Stages after
-            the last index still run in the classifier; here they are built
-            but their parameters get no gradient.
+            the last index are built (full checkpoints still load) but not
+            run, so their parameters get no gradient.
         sr_ratios (Sequence[int]): Key/value spatial reduction of the
             Transformer stages 4 and 5. Defaults to ``(1, 1)``.
         drop_path_rate (float): Stochastic depth, linearly increasing over
@@ -565,7 +565,7 @@ class HIRIViT(BaseModule):
                 'data preprocessor (mean/std) before training on them')
         x = self.stem(x)
         outs = []
-        for i, stage in enumerate(self.stages):
+        for i, stage in enumerate(self.stages[:self.out_indices[-1] + 1]):
             x = stage(x)
             if i in self.out_indices:
                 outs.append(x)
