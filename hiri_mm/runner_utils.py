@@ -39,6 +39,12 @@ def load_config(args: argparse.Namespace) -> Config:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
+    # mmengine keeps visualizers in a global table by name; with the configs'
+    # fixed name a second run in one process (tools/demo.py trains detection,
+    # then segmentation) would reuse the first run's visualizer. Without a
+    # name the Runner uses its unique, timestamped experiment name.
+    if isinstance(cfg.get('visualizer'), dict):
+        cfg.visualizer.pop('name', None)
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
