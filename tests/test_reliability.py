@@ -26,14 +26,15 @@ from conftest import det_options as _options
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-def _train_cmd(work_dir, coco_shapes, epochs, *extra):
+def _train_cmd(work_dir, data_root, epochs, *extra):
     return [sys.executable, 'tools/train.py', DEMO, '--work-dir', work_dir,
-            *extra, '--cfg-options', *_options(coco_shapes, epochs),
+            *extra, '--cfg-options', *_options(data_root, epochs),
             'randomness.seed=0', 'randomness.deterministic=True',
             f'train_cfg.val_interval={epochs + 1}']
 
 
-def test_sigkilled_training_resumes_to_identical_weights(coco_shapes, tmp_path):
+def test_sigkilled_training_resumes_to_identical_weights(coco_shapes,
+                                                         tmp_path):
     straight, broken = str(tmp_path / 'straight'), str(tmp_path / 'broken')
     subprocess.run(_train_cmd(straight, coco_shapes, 3), check=True, cwd=ROOT,
                    capture_output=True)
@@ -88,7 +89,7 @@ def truncated(tmp_path):
     return path
 
 
-def _load_paths(tiny_arch, coco_shapes, work_dir):
+def _load_paths(tiny_arch, data_root, work_dir):
     """Every way the project loads a checkpoint, as path -> callable."""
     from mmdet.apis import init_detector
     from mmseg.apis import init_model
@@ -103,7 +104,7 @@ def _load_paths(tiny_arch, coco_shapes, work_dir):
             args = ['--resume', path] if flag == 'resume' else []
             opts = [f'load_from={path}'] if flag == 'load_from' else []
             main([DEMO, '--work-dir', work_dir, *args, '--cfg-options',
-                  *_options(coco_shapes, 1), *opts])
+                  *_options(data_root, 1), *opts])
         return run
 
     def converter(path):
@@ -123,8 +124,9 @@ def _load_paths(tiny_arch, coco_shapes, work_dir):
 @pytest.mark.parametrize('loader', ['Pretrained', 'load_from', '--resume',
                                     'init_detector', 'init_model',
                                     'converter'])
-def test_hostile_checkpoint_is_refused_everywhere(loader, hostile, coco_shapes,
-                                                  tiny_arch, tmp_path):
+def test_hostile_checkpoint_is_refused_everywhere(loader, hostile,
+                                                  coco_shapes, tiny_arch,
+                                                  tmp_path):
     load = _load_paths(tiny_arch, coco_shapes, str(tmp_path / 'w'))[loader]
     with pytest.raises(pickle.UnpicklingError, match='hostile.pth'):
         load(hostile)
@@ -132,8 +134,9 @@ def test_hostile_checkpoint_is_refused_everywhere(loader, hostile, coco_shapes,
 
 @pytest.mark.parametrize('loader', ['Pretrained', 'init_detector',
                                     'converter'])
-def test_truncated_checkpoint_error_names_the_file(loader, truncated, coco_shapes,
-                                                   tiny_arch, tmp_path):
+def test_truncated_checkpoint_error_names_the_file(loader, truncated,
+                                                   coco_shapes, tiny_arch,
+                                                   tmp_path):
     load = _load_paths(tiny_arch, coco_shapes, str(tmp_path / 'w'))[loader]
     with pytest.raises(RuntimeError, match='truncated.pth.*truncated or '
                        'corrupt'):
@@ -145,7 +148,8 @@ def test_num_classes_mismatch_is_reported(coco_shapes, tmp_path):
     with pytest.raises(SystemExit, match=r'(?s)3 classes.*'
                        r'bbox_head.num_classes = 80'):
         main([DEMO, '--work-dir', str(tmp_path), '--cfg-options',
-              *_options(coco_shapes, 1), 'model.roi_head.bbox_head.num_classes=80'])
+              *_options(coco_shapes, 1),
+              'model.roi_head.bbox_head.num_classes=80'])
 
 
 def test_missing_data_error_points_to_the_readme(tmp_path):
