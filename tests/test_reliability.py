@@ -1,7 +1,6 @@
 """Reliability: lossless resume after SIGKILL, hostile and corrupt
 checkpoints refused on every loading path, clear errors for bad inputs,
 distributed training on CPU, and mixed precision."""
-import glob
 import os
 import os.path as osp
 import pickle
