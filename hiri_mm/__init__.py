@@ -1,21 +1,19 @@
-"""HIRI-ViT backbones for MMDetection 3.x and MMSegmentation 1.x.
+"""HIRI-ViT backbones for timm, MMDetection 3.x and MMSegmentation 1.x.
 
-``import hiri_mm`` (or ``custom_imports = dict(imports=['hiri_mm'])`` in a
-config) registers ``HIRIViT`` in both toolboxes and the ``hiri_vit_*``
-classifiers in timm, lets torch load the checkpoints that mmengine Runners
-save, and routes every local checkpoint load through a weights-only loader
-whose errors name the file.
+The core (:mod:`hiri_mm.models`) needs only torch and timm:
+``hiri_mm.HIRIViT`` is the backbone and ``timm.create_model('hiri_vit_s')``
+builds the classifier once ``hiri_mm`` is imported. When mmengine is
+installed, ``import hiri_mm`` (or ``custom_imports = dict(imports=
+['hiri_mm'])`` in a config) also loads the OpenMMLab adapter
+(:mod:`hiri_mm.openmmlab`), which makes ``type='HIRIViT'`` buildable from
+mmdet and mmseg configs and makes checkpoint loading safe.
 """
-from .checkpoint import allow_runner_checkpoints, use_safe_local_loader
-from .hooks import RNGStateHook
+from importlib.util import find_spec
+
 from .models import HIRIViT, HIRIViTClassifier
-from .registry import register_all_modules
 
-allow_runner_checkpoints()
-use_safe_local_loader()
+if find_spec('mmengine') is not None:
+    from . import openmmlab  # noqa: F401
 
-__version__ = '0.1.0'
-__all__ = [
-    'HIRIViT', 'HIRIViTClassifier', 'RNGStateHook', 'register_all_modules',
-    'allow_runner_checkpoints', 'use_safe_local_loader'
-]
+__version__ = '0.2.0'
+__all__ = ['HIRIViT', 'HIRIViTClassifier']

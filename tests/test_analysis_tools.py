@@ -3,7 +3,7 @@ import csv
 import os.path as osp
 
 import pytest
-from conftest import DET_DEMO, SEG_DEMO, det_options, seg_options
+from tests.helpers import DET_DEMO, SEG_DEMO, det_options, seg_options
 
 
 def test_collect_results_tables_from_test_runs(det_trained, coco_shapes,

@@ -43,7 +43,7 @@ def _pairs(inputs_labels):
 
 @pytest.fixture(scope='module')
 def runner_checkpoint(tmp_path_factory):
-    from conftest import TINY_ARCH
+    from tests.helpers import TINY_ARCH
     work_dir = tmp_path_factory.mktemp('runner')
     runner = Runner(
         model=_Classifier(TINY_ARCH),

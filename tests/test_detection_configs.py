@@ -10,7 +10,7 @@ from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from hiri_mm.config_checks import stride_problems
+from hiri_mm.openmmlab.config_checks import stride_problems
 
 CONFIGS = sorted(glob.glob('configs/detection/*_hiri_*.py'))
 DEMO = 'configs/demo/maskrcnn_hiri_s_shapes.py'

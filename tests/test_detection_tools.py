@@ -10,8 +10,8 @@ import sys
 import mmdet
 import pytest
 import torch
-from conftest import DET_DEMO as DEMO
-from conftest import det_options as demo_options
+from tests.helpers import DET_DEMO as DEMO
+from tests.helpers import det_options as demo_options
 
 
 def test_train_tool_writes_a_checkpoint_and_config(det_trained):

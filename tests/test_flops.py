@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from mmengine.analysis import FlopAnalyzer
 
 from hiri_mm import HIRIViT
-from hiri_mm.analysis import backbone_complexity, flop_analyzer
+from hiri_mm.openmmlab.analysis import backbone_complexity, flop_analyzer
 
 
 class _SDPA(nn.Module):

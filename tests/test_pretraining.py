@@ -73,7 +73,7 @@ def test_teacher_follows_student_and_loss_includes_distillation(tiny_arch):
 
 @pytest.fixture(scope='module')
 def pretrained(tmp_path_factory):
-    from conftest import TINY_ARCH
+    from tests.helpers import TINY_ARCH
     from tools.pretrain import main
     data = str(tmp_path_factory.mktemp('imagefolder'))
     make_shape_classification(data, num_train=24, num_val=10, size=64)

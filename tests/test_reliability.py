@@ -18,9 +18,9 @@ from mmengine.registry import init_default_scope
 
 from hiri_mm import HIRIViT
 
-from conftest import DET_DEMO as DEMO
-from conftest import SEG_DEMO
-from conftest import det_options as _options
+from tests.helpers import DET_DEMO as DEMO
+from tests.helpers import SEG_DEMO
+from tests.helpers import det_options as _options
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

@@ -14,8 +14,8 @@ from mmseg.registry import MODELS
 from hiri_mm import HIRIViT
 
 CONFIGS = sorted(glob.glob('configs/segmentation/upernet_hiri_*.py'))
-from conftest import SEG_DEMO as DEMO
-from conftest import seg_options
+from tests.helpers import SEG_DEMO as DEMO
+from tests.helpers import seg_options
 
 
 def test_both_configs_are_present():

@@ -24,7 +24,7 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from hiri_mm import HIRIViT  # noqa: E402
-from hiri_mm.checkpoint import load_checkpoint_file  # noqa: E402
+from hiri_mm.openmmlab.checkpoint import load_checkpoint_file  # noqa: E402
 
 
 def extract_backbone(ckpt: dict, teacher: bool = False

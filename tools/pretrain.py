@@ -37,7 +37,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import timm  # noqa: E402
 import hiri_mm  # noqa: E402,F401  (registers hiri_vit_* in timm)
-from hiri_mm.checkpoint import load_checkpoint_file  # noqa: E402
+from hiri_mm.openmmlab.checkpoint import load_checkpoint_file  # noqa: E402
 from hiri_mm.ema_distillation import EMADistillation  # noqa: E402
 
 

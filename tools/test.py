@@ -11,7 +11,7 @@ import os.path as osp
 from mmengine.runner import Runner
 
 import hiri_mm  # noqa: F401  (registers HIRIViT; safe checkpoint loading)
-from hiri_mm.runner_utils import (add_common_args, check_dataset_paths,
+from hiri_mm.openmmlab.runner_utils import (add_common_args, check_dataset_paths,
                                   load_config, setup_cpu_distributed)
 
 

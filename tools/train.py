@@ -8,7 +8,7 @@ import argparse
 from mmengine.runner import Runner
 
 import hiri_mm  # noqa: F401  (registers HIRIViT; safe checkpoint loading)
-from hiri_mm.runner_utils import (add_common_args, check_dataset_paths,
+from hiri_mm.openmmlab.runner_utils import (add_common_args, check_dataset_paths,
                                   check_num_classes, load_config,
                                   setup_cpu_distributed)
 

@@ -6,13 +6,12 @@ checkpoint therefore holds ``backbone.*`` keys that dense-prediction configs
 load with ``init_cfg=dict(type='Pretrained', prefix='backbone.')`` or after
 ``tools/convert_checkpoint.py``. No pretrained weights are published.
 """
-import logging
-from typing import List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import MMLogger
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+from timm.layers import trunc_normal_
 from timm.models import (build_model_with_cfg, generate_default_cfgs,
                          register_model)
 from timm.models._features import feature_take_indices
@@ -23,15 +22,21 @@ __all__ = ['HIRIViTClassifier']
 
 
 class HIRIViTClassifier(nn.Module):
-    """HIRI-ViT backbone + global average pooling + LayerNorm + linear head.
+    """HIRI-ViT backbone + global average pooling + linear head.
+
+    The backbone returns stage 5 through its own LayerNorm (``norm4``), so
+    the head adds none of its own; a classification checkpoint thus also
+    trains the stage-5 output norm that detection and segmentation use.
 
     Args:
         arch (str | dict): HIRIViT arch.
         num_classes (int): Classes; 0 gives pooled features.
         in_chans (int): Input channels.
         drop_rate (float): Dropout before the linear head.
-        drop_path_rate (float): Stochastic depth of the backbone.
+        drop_path_rate (float, optional): Stochastic depth of the backbone;
+            the arch's default when None.
         global_pool (str): ``'avg'`` or ``''`` (no pooling, NCHW output).
+        **backbone_kwargs: Further :class:`HIRIViT` arguments.
 
     Shape:
         (B, in_chans, H, W) -> (B, num_classes)
@@ -39,11 +44,12 @@ class HIRIViTClassifier(nn.Module):
 
     def __init__(self, arch: Union[str, dict] = 's', num_classes: int = 1000,
                  in_chans: int = 3, drop_rate: float = 0.,
-                 drop_path_rate: float = 0., global_pool: str = 'avg',
-                 **backbone_kwargs) -> None:
+                 drop_path_rate: Optional[float] = None,
+                 global_pool: str = 'avg', **backbone_kwargs) -> None:
         super().__init__()
+        last = HIRIViT.num_stages - 1
         self.backbone = HIRIViT(arch, in_channels=in_chans,
-                                out_indices=(HIRIViT.num_stages - 1, ),
+                                out_indices=(last, ),
                                 drop_path_rate=drop_path_rate,
                                 **backbone_kwargs)
         self.num_classes = num_classes
@@ -54,26 +60,34 @@ class HIRIViTClassifier(nn.Module):
             for i, (c, s) in enumerate(
                 zip(self.backbone.channels, self.backbone.strides))
         ]
-        self.norm = nn.LayerNorm(self.num_features)
         self.head_drop = nn.Dropout(drop_rate)
-        self.fc = nn.Linear(self.num_features, num_classes) \
-            if num_classes else nn.Identity()
-        self._init_backbone()
-        if num_classes:
-            nn.init.trunc_normal_(self.fc.weight, std=.02)
-            nn.init.zeros_(self.fc.bias)
+        self.fc = self._linear(num_classes)
 
-    def _init_backbone(self) -> None:
-        """The backbone's own init_cfg, without mmengine's per-parameter
-        INFO report (timm builds models outside any Runner)."""
-        logger = MMLogger.get_current_instance()
-        level = logger.level
-        logger.setLevel(logging.WARNING)
-        try:
-            self.backbone.init_weights()
-        finally:
-            logger.setLevel(level)
+    def _linear(self, num_classes: int) -> nn.Module:
+        if not num_classes:
+            return nn.Identity()
+        fc = nn.Linear(self.num_features, num_classes)
+        trunc_normal_(fc.weight, std=.02)
+        nn.init.zeros_(fc.bias)
+        return fc
 
+    @torch.jit.ignore
+    def group_matcher(self, coarse: bool = False) -> Dict:
+        """Parameter groups in depth order, for timm's layer-wise lr decay:
+        the stem, then each downsampling layer and block, the norms last."""
+        return dict(
+            stem=r'^backbone\.stem',
+            blocks=r'^backbone\.stages\.(\d+)' if coarse else [
+                (r'^backbone\.stages\.(\d+)\.downsample', (0, )),
+                (r'^backbone\.stages\.(\d+)\.blocks\.(\d+)', None),
+                (r'^backbone\.norm\d', (99999, )),
+            ])
+
+    @torch.jit.ignore
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        self.backbone.set_grad_checkpointing(enable)
+
+    @torch.jit.ignore
     def get_classifier(self) -> nn.Module:
         return self.fc
 
@@ -82,18 +96,18 @@ class HIRIViTClassifier(nn.Module):
         self.num_classes = num_classes
         if global_pool is not None:
             self.global_pool = global_pool
-        self.fc = nn.Linear(self.num_features, num_classes) \
-            if num_classes else nn.Identity()
+        self.fc = self._linear(num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) -> last stage map (B, C5, ceil(H/64), ceil(W/64))."""
+        """(B, C, H, W) -> normalised last-stage map
+        (B, num_features, ceil(H/64), ceil(W/64))."""
         return self.backbone(x)[-1]
 
     def forward_head(self, x: torch.Tensor,
                      pre_logits: bool = False) -> torch.Tensor:
         if self.global_pool != 'avg':
             return x
-        x = self.head_drop(self.norm(x.mean((2, 3))))
+        x = self.head_drop(x.mean((2, 3)))
         return x if pre_logits else self.fc(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -109,20 +123,46 @@ class HIRIViTClassifier(nn.Module):
         intermediates_only: bool = False,
     ) -> Union[List[torch.Tensor], Tuple[torch.Tensor, List[torch.Tensor]]]:
         """timm's feature API: the NCHW maps of the stages in ``indices``
-        (the last ``n`` stages for an int, all for None)."""
+        (the last ``n`` stages for an int, all for None); ``norm`` applies
+        the final norm to the last stage's map."""
         if output_fmt != 'NCHW':
             raise ValueError(f'HIRI-ViT features are NCHW, got {output_fmt}')
-        stages = self.backbone.stages
-        take, last = feature_take_indices(len(stages), indices)
-        x = self.backbone.stem(x)
+        backbone = self.backbone
+        take, last = feature_take_indices(len(backbone.stages), indices)
+        final = backbone.out_indices[-1]
+        x = backbone.stem(x)
         intermediates = []
-        for i, stage in enumerate(stages[:last + 1] if stop_early else stages):
+        stages = backbone.stages[:last + 1] if stop_early else backbone.stages
+        for i, stage in enumerate(stages):
             x = stage(x)
             if i in take:
-                intermediates.append(x)
+                intermediates.append(
+                    getattr(backbone, f'norm{final}')(x)
+                    if norm and i == final else x)
         if intermediates_only:
             return intermediates
-        return x, intermediates
+        return getattr(backbone, f'norm{final}')(x), intermediates
+
+    def prune_intermediate_layers(self, indices: Union[int, List[int]] = 1,
+                                  prune_norm: bool = False,
+                                  prune_head: bool = True) -> List[int]:
+        """Drop the stages after the last of ``indices`` (and the final norm
+        and head when asked, or when the last stage goes)."""
+        backbone = self.backbone
+        take, last = feature_take_indices(len(backbone.stages), indices)
+        final = backbone.out_indices[-1]
+        prune_end = last < final
+        if prune_norm or prune_end:
+            delattr(backbone, f'norm{final}')
+            backbone.add_module(f'norm{last}', nn.Identity())
+            backbone.out_indices = (last, )
+        backbone.stages = backbone.stages[:last + 1]
+        if prune_end:
+            self.num_features = self.head_hidden_size = \
+                self.feature_info[last]['num_chs']
+        if prune_head or prune_end:
+            self.reset_classifier(0, '')
+        return take
 
 
 def _cfg(**kwargs) -> dict:

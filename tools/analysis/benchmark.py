@@ -123,7 +123,7 @@ def _rss_mib() -> float:
 def measure(name: str, build: Callable, hw: Tuple[int, int], args) -> dict:
     """Params, GFLOPs, latency, throughput and peak memory of one model."""
     import hiri_mm  # noqa: F401
-    from hiri_mm.analysis import count_params, flop_analyzer
+    from hiri_mm.openmmlab.analysis import count_params, flop_analyzer
     torch.set_num_threads(args.threads or torch.get_num_threads())
     device = torch.device(args.device)
     model = build(hw)

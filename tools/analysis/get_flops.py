@@ -14,7 +14,7 @@ from typing import List, Sequence
 import torch.nn as nn
 
 import hiri_mm
-from hiri_mm.analysis import backbone_complexity
+from hiri_mm.openmmlab.analysis import backbone_complexity
 
 
 class FeatureExtractor(nn.Module):

@@ -9,7 +9,7 @@ from typing import Any, List
 
 from mmengine.config import Config, ConfigDict
 
-from .models import HIRIViT
+from ..models import HIRIViT
 
 # mmdet's RoI extractors map an RoI of side `finest_scale` to the finest
 # level; its default 56 goes with a stride-4 finest level.
