@@ -9,7 +9,8 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
-from hiri_mm import HIRIViT
+from hiri_mm.openmmlab import HIRIViT
+from tests.helpers import TINY_ARCH
 
 
 class _Classifier(BaseModel):
@@ -43,7 +44,6 @@ def _pairs(inputs_labels):
 
 @pytest.fixture(scope='module')
 def runner_checkpoint(tmp_path_factory):
-    from tests.helpers import TINY_ARCH
     work_dir = tmp_path_factory.mktemp('runner')
     runner = Runner(
         model=_Classifier(TINY_ARCH),

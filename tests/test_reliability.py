@@ -16,7 +16,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from hiri_mm import HIRIViT
+from hiri_mm.openmmlab import HIRIViT
 
 from tests.helpers import DET_DEMO as DEMO
 from tests.helpers import SEG_DEMO
