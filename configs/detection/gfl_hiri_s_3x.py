@@ -15,3 +15,4 @@ test_dataloader = val_dataloader
 optim_wrapper = _base_.hiri_optim_wrapper
 train_cfg = _base_.hiri_train_cfg_3x
 param_scheduler = _base_.hiri_param_scheduler_3x
+default_hooks = _base_.hiri_default_hooks

@@ -12,3 +12,4 @@ val_dataloader = dict(dataset=dict(pipeline=_base_.hiri_test_pipeline))
 test_dataloader = val_dataloader
 
 optim_wrapper = _base_.hiri_optim_wrapper
+default_hooks = _base_.hiri_default_hooks

@@ -49,3 +49,4 @@ train_pipeline = [
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=_base_.hiri_test_pipeline))
 test_dataloader = val_dataloader
+default_hooks = _base_.hiri_default_hooks

@@ -5,6 +5,9 @@ _base_ = [
 custom_imports = dict(imports=['hiri_mm'], allow_failed_imports=False)
 # Random states go into every checkpoint, so --resume continues exactly.
 custom_hooks = [dict(type='RNGStateHook')]
+# Crash-safe checkpoints: written to a temporary file, then renamed; old ones
+# deleted only after the new one is complete.
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 
 # HIRI-ViT takes twice the usual input: 1024x1024 crops from images resized
 # to (4096, 1024), where Swin/ResNet UPerNets use 512 and (2048, 512).

@@ -8,10 +8,10 @@ checkpoint loads through a loader whose errors name the file.
 """
 from .backbone import HIRIViT
 from .checkpoint import allow_runner_checkpoints, use_safe_local_loader
-from .hooks import RNGStateHook
+from .hooks import AtomicCheckpointHook, RNGStateHook
 
 allow_runner_checkpoints()
 use_safe_local_loader()
 
-__all__ = ['HIRIViT', 'RNGStateHook', 'allow_runner_checkpoints',
-           'use_safe_local_loader']
+__all__ = ['HIRIViT', 'AtomicCheckpointHook', 'RNGStateHook',
+           'allow_runner_checkpoints', 'use_safe_local_loader']

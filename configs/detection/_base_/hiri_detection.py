@@ -4,6 +4,11 @@
 custom_imports = dict(imports=['hiri_mm'], allow_failed_imports=False)
 # Random states go into every checkpoint, so --resume continues exactly.
 custom_hooks = [dict(type='RNGStateHook')]
+# Crash-safe checkpoints (written to a temporary file, then renamed; old
+# ones deleted only after the new one is complete). mmdet's runtime base
+# already defines default_hooks, so each detector config sets
+# `default_hooks = _base_.hiri_default_hooks`.
+hiri_default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 
 # The backbone. HIRIViT.channels of arch 's' are (32, 64, 128, 320, 448) at
 # strides (4, 8, 16, 32, 64); the tests check every neck and head against
