@@ -8,6 +8,7 @@ checkpoint loads through a loader whose errors name the file.
 """
 from .backbone import HIRIViT
 from .checkpoint import allow_runner_checkpoints, use_safe_local_loader
+from . import classification  # noqa: F401  (ImageNet pretraining pieces)
 from .hooks import AtomicCheckpointHook, RNGStateHook
 
 allow_runner_checkpoints()
