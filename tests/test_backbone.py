@@ -1,13 +1,18 @@
-"""HIRIViT: arch parsing, shapes and strides, gradients, freezing, norm_eval,
-checkpointing and deploy-mode folding."""
+"""HIRIViT: arch parsing and argument checks, shapes and strides, the
+paper's block structure, initialisation, gradients, freezing, norm_eval,
+checkpointing, deploy-mode folding and torch.compile."""
 import math
 
 import pytest
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from timm.layers import LayerNorm2d
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from hiri_mm import HIRIViT
-from hiri_mm.models.backbones.hiri_vit import HRBlock
+from hiri_mm.models.backbones.hiri_vit import (HRBlock, TransformerBlock,
+                                               add_upsampled)
 
 
 def _expected_shapes(model, h, w):
@@ -15,10 +20,20 @@ def _expected_shapes(model, h, w):
              math.ceil(w / model.strides[i])) for i in model.out_indices]
 
 
+@pytest.fixture(scope='module')
+def every_size():
+    """S, B and L returning all five stages (built once: they are big)."""
+    return {arch: HIRIViT(arch=arch, out_indices=(0, 1, 2, 3, 4)).eval()
+            for arch in 'sbl'}
+
+
 @pytest.mark.parametrize('arch', ['s', 'b', 'l'])
-@pytest.mark.parametrize('hw', [(224, 224), (448, 448), (333, 517), (65, 97)])
-def test_output_shapes_follow_declared_channels_and_strides(arch, hw):
-    model = HIRIViT(arch=arch, out_indices=(0, 1, 2, 3, 4)).eval()
+@pytest.mark.parametrize('hw', [(448, 448), (333, 517), (65, 97)])
+def test_output_shapes_follow_declared_channels_and_strides(
+        arch, hw, every_size):
+    if arch != 's' and hw == (448, 448):
+        pytest.skip('one full-size input is enough for the large sizes')
+    model = every_size[arch]
     with torch.no_grad():
         outs = model(torch.randn(1, 3, *hw))
     assert [tuple(o.shape) for o in outs] == _expected_shapes(model, *hw)
@@ -33,7 +48,7 @@ def test_default_outputs_are_stages_2_to_5_at_strides_8_to_64():
 
 
 def test_arch_aliases_and_custom_dict(tiny_arch):
-    assert HIRIViT('small').channels == HIRIViT('S').channels
+    assert HIRIViT('S').channels == HIRIViT.arch_zoo['small']['channels']
     assert HIRIViT(arch=tiny_arch).channels == tiny_arch['channels']
 
 
@@ -42,11 +57,13 @@ def test_unknown_arch_lists_valid_ones():
         HIRIViT(arch='xl')
 
 
-def test_custom_arch_with_wrong_keys_or_lengths(tiny_arch):
+def test_custom_arch_with_wrong_keys_lengths_or_types(tiny_arch):
     with pytest.raises(KeyError, match='exactly the keys'):
         HIRIViT(arch=dict(channels=(8, 16, 16, 32, 32)))
     with pytest.raises(ValueError, match='needs 5 values'):
         HIRIViT(arch={**tiny_arch, 'depths': (1, 1, 1, 1)})
+    with pytest.raises(TypeError, match=r"arch\['channels'\].*ints"):
+        HIRIViT(arch={**tiny_arch, 'channels': (8, 16, 16.5, 32, 32)})
 
 
 @pytest.mark.parametrize('kwargs, message', [
@@ -60,16 +77,40 @@ def test_bad_arguments_raise(tiny_arch, kwargs, message):
         HIRIViT(arch=tiny_arch, **kwargs)
 
 
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(sr_ratios=3), 'sr_ratios .*sequence of ints'),
+    (dict(sr_ratios=(2, '1')), 'sr_ratios .*sequence of ints'),
+    (dict(frozen_stages='one'), 'frozen_stages must be an int'),
+    (dict(out_indices=[]), 'out_indices is empty'),
+    (dict(out_indices='1234'), 'out_indices .*sequence of ints'),
+    (dict(drop_path_rate='0.1'), 'drop_path_rate must be a float'),
+    (dict(norm_eval='yes'), 'norm_eval must be True or False'),
+    (dict(norm_cfg='BN'), 'norm_cfg must be a dict'),
+    (dict(norm_cfg=dict(type='GN')), "norm_cfg type 'GN'"),
+])
+def test_wrong_typed_arguments_fail_at_build_time_naming_the_argument(
+        tiny_arch, kwargs, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        HIRIViT(arch=tiny_arch, **kwargs)
+
+
 def test_negative_out_index_counts_from_the_last_stage(tiny_arch):
     assert HIRIViT(arch=tiny_arch, out_indices=(-1, )).out_indices == (4, )
 
 
 def test_wrong_input_channels_names_the_fix(tiny_arch):
-    model = HIRIViT(arch=tiny_arch)
+    model = HIRIViT(arch=tiny_arch).eval()
     with pytest.raises(ValueError, match='in_channels'):
         model(torch.randn(1, 4, 64, 64))
-    grey = HIRIViT(arch=tiny_arch, in_channels=1)
+    grey = HIRIViT(arch=tiny_arch, in_channels=1).eval()
     assert len(grey(torch.randn(1, 1, 64, 64))) == 4
+
+
+def test_non_finite_input_is_checked_only_when_asked(tiny_arch):
+    x = torch.full((1, 3, 64, 64), float('nan'))
+    HIRIViT(arch=tiny_arch).eval()(x)  # no host sync in the default path
+    with pytest.raises(ValueError, match='NaN or Inf'):
+        HIRIViT(arch=tiny_arch, check_finite=True).eval()(x)
 
 
 def test_every_parameter_gets_a_gradient_with_default_outputs(tiny_arch):
@@ -90,6 +131,25 @@ def test_sr_ratio_reduces_keys_and_values(tiny_arch):
     assert [tuple(o.shape) for o in outs] == _expected_shapes(model, 129, 70)
 
 
+@pytest.mark.parametrize('hw', [(7, 7), (7, 6), (6, 9)])
+def test_spatial_reduction_attends_to_every_position_of_odd_maps(hw):
+    """With sr_ratio 2, a change in the odd last row/column of a map must
+    reach the keys/values that every query attends to."""
+    block = TransformerBlock(16, 2, 2., 2, 0., dict(type='BN'),
+                             dict(type='GELU')).eval()
+    x = torch.randn(1, 16, *hw)
+    edge = x.clone()
+    if hw[0] % 2:
+        edge[:, :, -1, :] = torch.randn(16, hw[1])
+    if hw[1] % 2:
+        edge[:, :, :, -1] = torch.randn(16, hw[0])
+    with torch.no_grad():
+        a, b = block(x), block(edge)
+    # Position (0, 0) is far from the changed row/column: only attention
+    # over the reduced keys/values can carry the change there.
+    assert not torch.allclose(a[..., 0, 0], b[..., 0, 0])
+
+
 def test_frozen_stages_freeze_parameters_and_bn_statistics(tiny_arch):
     model = HIRIViT(arch=tiny_arch, frozen_stages=1)
     model.train()
@@ -105,6 +165,13 @@ def test_frozen_stages_freeze_parameters_and_bn_statistics(tiny_arch):
              if isinstance(m, _BatchNorm)]
     assert all(torch.equal(a, b) for a, b in zip(stats, after))
     assert model.stages[2].training
+
+
+def test_frozen_stages_freeze_their_output_norms(tiny_arch):
+    model = HIRIViT(arch=tiny_arch, frozen_stages=1, out_indices=(0, 1, 2))
+    model.train()
+    assert not any(p.requires_grad for p in model.norm1.parameters())
+    assert not model.norm1.training and model.norm2.training
 
 
 def test_norm_eval_keeps_bn_in_eval_mode(tiny_arch):
@@ -136,11 +203,9 @@ def test_with_cp_gives_equal_outputs_and_gradients(tiny_arch):
         torch.testing.assert_close(a, b)
 
 
-@pytest.mark.parametrize('arch', ['s', 'tiny'])
-def test_deploy_folds_every_batchnorm_and_keeps_outputs(arch, tiny_arch):
-    model = HIRIViT(arch=tiny_arch if arch == 'tiny' else arch)
-    model.init_weights()
-    # Non-trivial statistics, so that folding has something to fold.
+def _with_trained_statistics(model):
+    """Non-trivial BatchNorm statistics and affine parameters, so that
+    folding has something to fold."""
     model.train()
     with torch.no_grad():
         for _ in range(3):
@@ -149,20 +214,63 @@ def test_deploy_folds_every_batchnorm_and_keeps_outputs(arch, tiny_arch):
         if isinstance(m, _BatchNorm):
             m.weight.data.uniform_(0.5, 1.5)
             m.bias.data.uniform_(-0.2, 0.2)
-    model.eval()
+    return model.eval()
+
+
+@pytest.mark.parametrize('arch', ['s', 'tiny'])
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_deploy_folds_every_inner_batchnorm_and_keeps_outputs(
+        arch, channels_last, tiny_arch):
+    model = HIRIViT(arch=tiny_arch if arch == 'tiny' else arch,
+                    out_indices=(0, 1, 2, 3, 4))
+    model = _with_trained_statistics(model)
     x = torch.randn(1, 3, 97, 83)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     with torch.no_grad():
         ref = model(x)
         model.switch_to_deploy()
         out = model(x)
-    assert not any(isinstance(m, _BatchNorm) for m in model.modules())
+    outputs = {model.norm0, model.norm1, model.norm2}
+    assert [m for m in model.modules()
+            if isinstance(m, _BatchNorm) and m not in outputs] == []
+    assert all(block.identity_folded for stage in model.stages[:2]
+               for block in stage.blocks)
     for a, b in zip(ref, out):
         torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4 * a.abs().max())
+
+
+def test_deploy_is_idempotent(tiny_arch):
+    model = _with_trained_statistics(HIRIViT(arch=tiny_arch))
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        once = model.switch_to_deploy()(x)
+        twice = model.switch_to_deploy()(x)
+    for a, b in zip(once, twice):
+        torch.testing.assert_close(a, b)
 
 
 def test_hr_block_crops_odd_sizes():
     block = HRBlock(8, 2., 0., dict(type='BN'), dict(type='GELU')).eval()
     assert block(torch.randn(1, 8, 7, 5)).shape == (1, 8, 7, 5)
+
+
+@pytest.mark.parametrize('hw', [(8, 6), (7, 5), (8, 5), (1, 1)])
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_add_upsampled_is_nearest_upsampling_plus_crop_in_input_dtype(
+        hw, dtype):
+    h, w = hw
+    high = torch.randn(2, 3, h, w).to(dtype)
+    low = torch.randn(2, 3, math.ceil(h / 2), math.ceil(w / 2)).to(dtype)
+    ref = high.float() + F.interpolate(low.float(), scale_factor=2.,
+                                       mode='nearest')[..., :h, :w]
+    out = add_upsampled(high, low)
+    assert out.dtype == dtype
+    torch.testing.assert_close(out.float(), ref.to(dtype).float())
+    cl = add_upsampled(high.contiguous(memory_format=torch.channels_last),
+                       low.contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(cl, out)
 
 
 def test_stages_after_the_last_output_are_skipped(tiny_arch):
@@ -172,5 +280,99 @@ def test_stages_after_the_last_output_are_skipped(tiny_arch):
         stage.register_forward_hook(lambda m, a, o, i=i: calls.append(i))
     outs = model(torch.randn(1, 3, 64, 64))
     assert calls == [0, 1] and len(outs) == 2
-    # All five stages exist, so a full checkpoint still loads strictly.
-    model.load_state_dict(HIRIViT(arch=tiny_arch).state_dict())
+    # All five stages exist, so every stage of a full checkpoint loads; only
+    # the output norms of other out_indices differ.
+    result = model.load_state_dict(HIRIViT(arch=tiny_arch).state_dict(),
+                                   strict=False)
+    assert {k.split('.')[0] for k in result.missing_keys} == {'norm0'}
+    assert {k.split('.')[0] for k in result.unexpected_keys} == {
+        'norm2', 'norm3', 'norm4'}
+
+
+def test_blocks_follow_the_paper(every_size):
+    model = every_size['s']
+    for arch in ('s', 'b', 'l'):
+        settings = HIRIViT.arch_zoo[arch]
+        # "each CFFN replaced with two stacked HR blocks": even depths.
+        assert all(d % 2 == 0 for d in settings['depths'][:2])
+        # "Remove MHA ... channel expansion in CFFN is also enlarged".
+        assert settings['mlp_ratios'][2] > settings['mlp_ratios'][3]
+    assert all(isinstance(s.blocks[0], HRBlock) for s in model.stages[:2])
+    for block in model.stages[3].blocks:
+        # BN in every CFFN, LN before attention.
+        assert isinstance(block.norm1, nn.LayerNorm)
+        assert isinstance(block.norm2, nn.BatchNorm2d)
+
+
+def test_each_returned_stage_has_a_norm_of_its_kind_outside_the_main_path(
+        tiny_arch):
+    every = HIRIViT(arch=tiny_arch, out_indices=(0, 1, 2, 3, 4)).eval()
+    assert [type(getattr(every, f'norm{i}')) for i in range(5)] == [
+        nn.BatchNorm2d] * 3 + [LayerNorm2d] * 2
+    last = HIRIViT(arch=tiny_arch, out_indices=(4, )).eval()
+    last.load_state_dict(every.state_dict(), strict=False)
+    for i in range(3):
+        norm = getattr(every, f'norm{i}')
+        norm.running_mean.fill_(5.)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        # Normalising stage outputs does not change what later stages see.
+        torch.testing.assert_close(every(x)[-1], last(x)[-1])
+        stage0 = every.stages[0](every.stem(x))
+        torch.testing.assert_close(every(x)[0], every.norm0(stage0))
+
+
+def test_drop_path_defaults_to_the_arch_value(tiny_arch, every_size):
+    assert [every_size[a].drop_path_rate for a in 'sbl'] == [.1, .2, .3]
+    last = every_size['l'].stages[4].blocks[-1].drop_path
+    assert last.drop_prob == pytest.approx(.3)
+    assert HIRIViT(arch=tiny_arch).drop_path_rate == 0.
+    assert HIRIViT(arch={**tiny_arch, 'drop_path_rate': .05}) \
+        .drop_path_rate == .05
+
+
+def _fan_out_std(conv):
+    return math.sqrt(2. / (conv.kernel_size[0] * conv.kernel_size[1] *
+                           conv.out_channels // conv.groups))
+
+
+def _assert_initialised_by_the_rule(model):
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    weights = torch.cat([(m.weight / _fan_out_std(m)).flatten()
+                         for m in convs])
+    # Every conv is fan-out normal: normalised weights pooled over all
+    # convs have std 1; each big conv on its own too.
+    assert weights.std().item() == pytest.approx(1., abs=0.01)
+    for m in convs:
+        if m.weight.numel() >= 4096:
+            std = (m.weight.std() / _fan_out_std(m)).item()
+            assert std == pytest.approx(1., abs=0.1), m
+    for m in model.modules():
+        if isinstance(m, nn.Linear):
+            assert m.weight.std().item() == pytest.approx(.02, rel=.1)
+        if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None:
+            assert not m.bias.any()
+        if isinstance(m, (_BatchNorm, nn.LayerNorm)):
+            assert (m.weight == 1).all() and not m.bias.any()
+
+
+def test_every_layer_follows_one_initialisation_rule(every_size):
+    model = every_size['s']
+    _assert_initialised_by_the_rule(model)
+    for p in model.parameters():
+        p.data.normal_()
+    model.init_weights()
+    _assert_initialised_by_the_rule(model)
+
+
+def test_compiles_as_one_graph_for_training_and_inference(tiny_arch):
+    model = HIRIViT(arch=tiny_arch, sr_ratios=(2, 1), drop_path_rate=0.1)
+    compiled = torch.compile(model, fullgraph=True, backend='aot_eager')
+    x = torch.randn(2, 3, 96, 64)
+    model.train()
+    sum(o.sum() for o in compiled(x)).backward()
+    assert all(p.grad is not None for p in model.parameters())
+    model.eval()
+    with torch.no_grad():
+        for a, b in zip(model(x), compiled(x)):
+            torch.testing.assert_close(a, b)

@@ -24,7 +24,7 @@ def test_sdpa_handle_counts_both_matmuls():
 
 def test_small_matches_the_paper_at_448():
     _, flops = backbone_complexity(HIRIViT('s'), (3, 448, 448))
-    assert 4.75e9 <= flops <= 5.25e9
+    assert 4.9e9 <= flops <= 5.1e9  # the paper's 5.0 GFLOPs, +-2%
 
 
 def test_family_scales_like_the_authors_earlier_families():
