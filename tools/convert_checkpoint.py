@@ -1,80 +1,116 @@
 """Turn a classification checkpoint into a HIRIViT backbone checkpoint.
 
-    python tools/convert_checkpoint.py work_dirs/hiri_s_in1k/last.pth \
+    python tools/convert_checkpoint.py \
+        work_dirs/hiri_vit_s_300e_in1k/epoch_300.pth \
         checkpoints/hiri_s_backbone.pth --arch s [--teacher]
 
-Accepts tools/pretrain.py checkpoints (``state_dict`` and the EMA
-``teacher``; ``--teacher`` takes the latter), mmengine checkpoints and
-plain timm-style state dicts of ``hiri_vit_*`` models. Keys under
-``backbone.`` are kept without that prefix; ``module.`` (DDP) is stripped.
-The result is checked against ``HIRIViT(arch)`` (missing and unexpected
-keys are reported) and loads in any config with::
+SRC is a checkpoint of ``configs/classification/`` (the student's backbone
+by default, the EMA teacher's with ``--teacher``) or, with
+``--prefix backbone.``, a timm ``hiri_vit_*`` state dict or a detector /
+segmentor checkpoint. The backbone is checked against ``HIRIViT(arch)``:
+the output norms of stages 1-4 (``norm1``-``norm3``), which classification
+does not train, are reported as expected; any other difference is an error.
+The result loads in any config with::
 
     backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=DST))
+
+(A config can also read SRC directly: ``init_cfg=dict(type='Pretrained',
+checkpoint=SRC, prefix='distiller.teacher.module.backbone.')``.)
 """
 import argparse
 import json
-import os
-import os.path as osp
 import sys
-from typing import Dict, Tuple
+from typing import List, Optional, Tuple, Union
 
-import torch
+from mmengine.runner.checkpoint import (_load_checkpoint_with_prefix,
+                                        save_checkpoint)
+from mmengine.utils import ProgressBar
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from hiri_mm import HIRIViT
 
-from hiri_mm import HIRIViT  # noqa: E402
-from hiri_mm.openmmlab.checkpoint import load_checkpoint_file  # noqa: E402
-
-
-def extract_backbone(ckpt: dict, teacher: bool = False
-                     ) -> Dict[str, torch.Tensor]:
-    """The ``backbone.*`` weights of a checkpoint, prefix removed."""
-    if teacher:
-        if 'teacher' not in ckpt:
-            raise KeyError('--teacher needs a checkpoint from '
-                           'tools/pretrain.py (no "teacher" entry found)')
-        state = ckpt['teacher']
-    else:
-        state = ckpt.get('state_dict', ckpt.get('model', ckpt))
-    state = {k[len('module.'):] if k.startswith('module.') else k: v
-             for k, v in state.items()}
-    backbone = {k[len('backbone.'):]: v for k, v in state.items()
-                if k.startswith('backbone.')}
-    if not backbone:
-        raise KeyError('No "backbone." keys in the checkpoint: expected a '
-                       'hiri_vit_* classifier, a tools/pretrain.py or a '
-                       'detector/segmentor checkpoint')
-    return backbone
+STUDENT = 'distiller.student.backbone.'
+TEACHER = 'distiller.teacher.module.backbone.'
 
 
-def convert(src: str, dst: str, arch, teacher: bool = False
-            ) -> Tuple[list, list]:
-    """Convert ``src`` into ``dst``; return (missing, unexpected) keys."""
-    ckpt = load_checkpoint_file(src, map_location='cpu')
-    state = extract_backbone(ckpt, teacher)
-    result = HIRIViT(arch).load_state_dict(state, strict=False)
-    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    torch.save(dict(state_dict=state,
-                    meta=dict(source=osp.abspath(src), arch=arch,
-                              teacher=teacher)), dst)
-    return list(result.missing_keys), list(result.unexpected_keys)
+def convert(src: str, dst: str, arch: Union[str, dict] = 's',
+            prefix: str = STUDENT, progress: bool = False
+            ) -> Tuple[List[str], List[str]]:
+    """Write the weights under ``prefix`` of ``src`` (prefix removed) to
+    ``dst``; return the keys of ``HIRIViT(arch)`` that they lack (only
+    untrained output norms) and the keys it does not have (none).
+
+    Raises:
+        KeyError: ``src`` has no key under ``prefix``.
+        ValueError: the weights do not fit ``arch`` (wrong size or
+            layout); nothing is written.
+    """
+    bar = ProgressBar(3, file=sys.stdout) if progress else None
+    try:
+        state = _load_checkpoint_with_prefix(prefix, src, map_location='cpu')
+    except AssertionError:
+        raise KeyError(
+            f'{src} has no weights under {prefix!r}: use --teacher or no '
+            f'flag for a configs/classification checkpoint, --prefix '
+            f'backbone. for a timm hiri_vit_* state dict or a detector / '
+            f'segmentor checkpoint') from None
+    if bar:
+        bar.update()
+    backbone = HIRIViT(arch)
+    try:
+        result = backbone.load_state_dict(state, strict=False)
+    except RuntimeError as e:
+        raise ValueError(f'The weights of {src} do not fit HIRIViT arch '
+                         f'{arch!r}: pass the --arch it was trained with. '
+                         f'{e}') from None
+    output_norms = tuple(f'norm{i}.' for i in backbone.out_indices)
+    missing = list(result.missing_keys)
+    unexpected = list(result.unexpected_keys)
+    wrong = [k for k in missing if not k.startswith(output_norms)]
+    if wrong or unexpected:
+        raise ValueError(
+            f'The weights of {src} under {prefix!r} do not match HIRIViT '
+            f'arch {arch!r}: missing {wrong[:5]}, unexpected '
+            f'{unexpected[:5]}: check --arch and --prefix')
+    if bar:
+        bar.update()
+    save_checkpoint(dict(state_dict=state,
+                         meta=dict(source=src, prefix=prefix, arch=arch)),
+                    dst)
+    if bar:
+        bar.update()
+        sys.stdout.write('\n')
+    return missing, unexpected
 
 
-def main(argv=None) -> Tuple[list, list]:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('src')
-    parser.add_argument('dst')
+    parser.add_argument('src', help='checkpoint to convert')
+    parser.add_argument('dst', help='backbone checkpoint to write')
     parser.add_argument('--arch', default='s',
                         help="'s', 'b', 'l' or a JSON arch dict")
-    parser.add_argument('--teacher', action='store_true',
-                        help='convert the EMA teacher instead of the student')
-    args = parser.parse_args(argv)
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument('--teacher', action='store_const', dest='prefix',
+                       const=TEACHER,
+                       help='convert the EMA teacher instead of the student')
+    which.add_argument('--prefix',
+                       help='key prefix of the backbone weights in SRC '
+                       f'(default: the student, {STUDENT!r})')
+    parser.set_defaults(prefix=STUDENT)
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> Tuple[List[str], List[str]]:
+    args = parse_args(argv)
     arch = json.loads(args.arch) if args.arch.startswith('{') else args.arch
-    missing, unexpected = convert(args.src, args.dst, arch, args.teacher)
-    print(f'wrote {args.dst}')
-    print(f'missing keys ({len(missing)}): {missing}')
-    print(f'unexpected keys ({len(unexpected)}): {unexpected}')
+    missing, unexpected = convert(args.src, args.dst, arch, args.prefix,
+                                  progress=sys.stdout.isatty())
+    print(f'wrote {args.dst} (the backbone under {args.prefix!r} of '
+          f'{args.src})')
+    if missing:
+        print(f'not in the checkpoint: {len(missing)} keys of the output '
+              f'norms {sorted({k.split(".")[0] for k in missing})}, which '
+              f'classification does not train (expected; they keep their '
+              f'initialisation when a detector or segmentor loads the file)')
     return missing, unexpected
 
 
