@@ -1,6 +1,7 @@
 # HIRI-ViT-S: ImageNet-1k pretraining at 448x448 with EMA distillation.
 #   python tools/train.py configs/classification/hiri_vit_s_300e_in1k.py --amp
-#   bash tools/dist_train.sh configs/classification/hiri_vit_s_300e_in1k.py 8 --amp
+#   bash tools/dist_train.sh \
+#       configs/classification/hiri_vit_s_300e_in1k.py 8 --amp
 # Data: data/imagenet/{train,val}/<class>/<image> (torchvision ImageFolder).
 #
 # From the paper (ImageNet "Setup"): 448x448 input, AdamW, lr 1e-3 at total
@@ -131,7 +132,8 @@ env_cfg = dict(
     cudnn_benchmark=True,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='nccl'))
-visualizer = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])
+visualizer = dict(
+    type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])
 log_processor = dict(by_epoch=True)
 log_level = 'INFO'
 randomness = dict(seed=0, diff_rank_seed=True)

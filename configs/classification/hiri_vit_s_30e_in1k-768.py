@@ -2,7 +2,8 @@
 # from the 448 pretraining: weights only (load_from, not resume), so the
 # optimizer, schedule and epoch start afresh at the new resolution.
 #   python tools/train.py configs/classification/hiri_vit_s_30e_in1k-768.py \
-#       --amp --cfg-options load_from=work_dirs/hiri_vit_s_300e_in1k/epoch_300.pth
+#       --amp \
+#       --cfg-options load_from=work_dirs/hiri_vit_s_300e_in1k/epoch_300.pth
 # HIRI-ViT has no position embedding, so every weight fits any resolution.
 #
 # The paper: AdamW, 30 epochs, cosine decay; its lr and weight decay are
