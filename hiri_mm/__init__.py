@@ -8,11 +8,14 @@ installed, ``import hiri_mm`` (or ``custom_imports = dict(imports=
 (:mod:`hiri_mm.openmmlab`), which makes ``type='HIRIViT'`` buildable from
 mmdet and mmseg configs and makes checkpoint loading safe.
 """
-from importlib.util import find_spec
-
 from .models import HIRIViT, HIRIViTClassifier
 
-if find_spec('mmengine') is not None:
+try:
+    import mmengine  # noqa: F401
+except ModuleNotFoundError as error:
+    if error.name != 'mmengine':  # mmengine is there but broken
+        raise
+else:
     from . import openmmlab  # noqa: F401
 
 __version__ = '0.2.0'

@@ -30,3 +30,50 @@ def test_custom_imports_in_a_config_registers_the_backbone(scope, tmp_path):
                          text=True, check=True)
     assert out.stdout.strip().endswith('HIRIViT')
     assert Config.fromfile(str(cfg_file)).backbone.arch == 's'
+
+
+_BLOCK = '''
+import importlib.abc, sys
+class _Blocked(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in {blocked!r}:
+            raise ModuleNotFoundError(f'No module named {{name!r}} (blocked)',
+                                      name=name)
+sys.meta_path.insert(0, _Blocked())
+'''
+
+
+def _run_blocked(blocked, code):
+    return subprocess.run(
+        [sys.executable, '-c', _BLOCK.format(blocked=set(blocked)) + code],
+        capture_output=True, text=True)
+
+
+def test_core_imports_and_runs_with_torch_and_timm_alone():
+    out = _run_blocked(
+        {'mmengine', 'mmcv', 'mmdet', 'mmseg'},
+        'import sys, timm, torch\n'
+        'import hiri_mm\n'
+        'from hiri_mm import HIRIViT\n'
+        'model = timm.create_model("hiri_vit_s", num_classes=3).eval()\n'
+        'assert model(torch.randn(1, 3, 64, 64)).shape == (1, 3)\n'
+        'HIRIViT("s").switch_to_deploy()(torch.randn(1, 3, 64, 64))\n'
+        'assert not any(m.split(".")[0] in {"mmengine", "mmcv", "mmdet", '
+        '"mmseg"} for m in sys.modules)\n'
+        'print("core ok")\n')
+    assert out.returncode == 0, out.stderr
+    assert 'core ok' in out.stdout
+
+
+def test_a_detection_only_user_needs_no_mmseg():
+    out = _run_blocked(
+        {'mmseg'},
+        'from mmengine.config import Config\n'
+        'from mmdet.registry import MODELS\n'
+        'from mmengine.registry import init_default_scope\n'
+        'import hiri_mm\n'
+        'init_default_scope("mmdet")\n'
+        'cfg = Config.fromfile("configs/detection/retinanet_hiri_s_1x.py")\n'
+        'print(type(MODELS.build(cfg.model).backbone).__name__)\n')
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith('HIRIViT')
