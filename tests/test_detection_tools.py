@@ -1,8 +1,10 @@
 """The user's entry points on a checkpoint that a short Runner training
-produced: tools/train.py (and --resume), tools/test.py, mmdet's own
-train.py, init_detector / inference_detector and DetInferencer."""
+produced: tools/train.py (and --resume), tools/test.py and its options,
+mmdet's own train.py, init_detector / inference_detector and
+DetInferencer."""
 import glob
 import os.path as osp
+import pickle
 import shutil
 import subprocess
 import sys
@@ -10,15 +12,19 @@ import sys
 import mmdet
 import pytest
 import torch
+from mmengine.config import Config
+
 from tests.helpers import DET_DEMO as DEMO
 from tests.helpers import det_options as demo_options
 
 
+@pytest.mark.slow
 def test_train_tool_writes_a_checkpoint_and_config(det_trained):
     assert osp.isfile(osp.join(det_trained, 'epoch_1.pth'))
     assert osp.isfile(osp.join(det_trained, 'maskrcnn_hiri_s_shapes.py'))
 
 
+@pytest.mark.slow
 def test_resume_continues_from_the_last_checkpoint(det_trained, coco_shapes,
                                                    tmp_path):
     from tools.train import main
@@ -33,14 +39,69 @@ def test_resume_continues_from_the_last_checkpoint(det_trained, coco_shapes,
     assert ckpt['meta']['iter'] == first['meta']['iter'] + 2 == 4
 
 
-def test_test_tool_evaluates_coco_bbox_and_segm(det_trained, coco_shapes):
+@pytest.mark.slow
+def test_test_tool_evaluates_draws_and_dumps(det_trained, coco_shapes,
+                                             tmp_path):
     from tools.test import main
+    work_dir, out = tmp_path / 'test', tmp_path / 'preds.pkl'
     metrics = main([DEMO, osp.join(det_trained, 'epoch_1.pth'), '--work-dir',
-                    osp.join(det_trained, 'test'), '--show-dir', 'vis',
+                    str(work_dir), '--show-dir', 'vis', '--out', str(out),
                     '--cfg-options', *demo_options(coco_shapes, 1)])
     for key in ('coco/bbox_mAP', 'coco/segm_mAP', 'coco/bbox_mAP_50'):
         assert 0.0 <= metrics[key] <= 1.0
-    assert glob.glob(osp.join(det_trained, 'test', '*', 'vis', '*.png'))
+    # One drawing per validation image, under work_dir/<timestamp>/vis.
+    assert len(glob.glob(str(work_dir / '*' / 'vis' / '*.png'))) == 2
+    with open(out, 'rb') as f:
+        predictions = pickle.load(f)
+    assert len(predictions) == 2
+    assert {'bboxes', 'scores', 'labels', 'masks'} <= set(
+        predictions[0]['pred_instances'])
+
+
+@pytest.mark.slow
+def test_test_tool_tta_tests_the_wrapped_model(det_trained, coco_shapes,
+                                               tmp_path):
+    from tools.test import main
+    # mmdet's DetTTAModel merges boxes only, so a Mask R-CNN is tested with
+    # TTA as a box detector.
+    metrics = main([DEMO, osp.join(det_trained, 'epoch_1.pth'), '--tta',
+                    '--work-dir', str(tmp_path), '--cfg-options',
+                    *demo_options(coco_shapes, 1),
+                    'model.roi_head.mask_head=None',
+                    'model.roi_head.mask_roi_extractor=None',
+                    'test_evaluator.metric=bbox'])
+    assert 0.0 <= metrics['coco/bbox_mAP'] <= 1.0
+    dumped = Config.fromfile(tmp_path / 'maskrcnn_hiri_s_shapes.py')
+    assert dumped.model.type == 'DetTTAModel'
+    assert dumped.model.module.type == 'MaskRCNN'
+    assert dumped.test_dataloader.dataset.pipeline[-1].type == 'TestTimeAug'
+
+
+def test_show_options_switch_on_the_detection_hook():
+    from tools.test import enable_visualization
+    cfg = Config.fromfile(DEMO)
+    enable_visualization(cfg, show=True, show_dir='vis', wait_time=0.5)
+    hook = cfg.default_hooks.visualization
+    assert (hook.draw, hook.show, hook.wait_time) == (True, True, 0.5)
+    assert hook.test_out_dir == 'vis'
+
+
+def test_tta_needs_the_configs_tta_model_and_pipeline():
+    from tools.test import enable_tta
+    cfg = Config({k: v for k, v in Config.fromfile(DEMO).to_dict().items()
+                  if k != 'tta_model'})
+    with pytest.raises(SystemExit, match='tta_model'):
+        enable_tta(cfg)
+
+
+def test_detection_predictions_dump_to_a_pickle_only():
+    from tools.test import dump_predictions
+    cfg = Config.fromfile(DEMO)
+    with pytest.raises(SystemExit, match='.pkl'):
+        dump_predictions(cfg, 'preds')
+    dump_predictions(cfg, 'preds.pkl')
+    assert cfg.test_evaluator[-1] == dict(type='DumpDetResults',
+                                          out_file_path='preds.pkl')
 
 
 def test_missing_dataset_names_the_path(tmp_path):
@@ -50,6 +111,7 @@ def test_missing_dataset_names_the_path(tmp_path):
               f'train_dataloader.dataset.data_root={tmp_path}/'])
 
 
+@pytest.mark.slow
 def test_init_detector_and_inferencer(det_trained, coco_shapes, tmp_path):
     from mmdet.apis import DetInferencer, inference_detector, init_detector
     from mmengine.config import Config
@@ -66,6 +128,7 @@ def test_init_detector_and_inferencer(det_trained, coco_shapes, tmp_path):
     assert glob.glob(str(tmp_path / 'vis' / '*.png'))
 
 
+@pytest.mark.slow
 def test_mmdet_own_train_tool_runs_our_config(coco_shapes, tmp_path):
     train = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'train.py')
     opts = [o for o in demo_options(coco_shapes, 1)

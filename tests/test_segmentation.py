@@ -4,6 +4,7 @@ a short Runner training on generated ADE20K-layout data."""
 import glob
 import math
 import os.path as osp
+import pickle
 
 import pytest
 import torch
@@ -12,10 +13,10 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 from hiri_mm import HIRIViT
-
-CONFIGS = sorted(glob.glob('configs/segmentation/upernet_hiri_*.py'))
 from tests.helpers import SEG_DEMO as DEMO
 from tests.helpers import seg_options
+
+CONFIGS = sorted(glob.glob('configs/segmentation/upernet_hiri_*.py'))
 
 
 def test_both_configs_are_present():
@@ -84,14 +85,63 @@ def test_config_trains_a_step_and_predicts(path):
     assert results[0].pred_sem_seg.data.shape[-2:] == (96, 128)
 
 
-def test_test_tool_reports_miou(seg_trained, ade_shapes, tmp_path):
+@pytest.mark.slow
+def test_test_tool_reports_miou_draws_and_writes_label_maps(
+        seg_trained, ade_shapes, tmp_path):
     from tools.test import main
-    metrics = main([DEMO, seg_trained, '--work-dir', str(tmp_path),
+    show_dir, out = tmp_path / 'vis', tmp_path / 'label_maps'
+    metrics = main([DEMO, seg_trained, '--work-dir', str(tmp_path / 'work'),
+                    '--show-dir', str(show_dir), '--out', str(out),
                     '--cfg-options', *seg_options(ade_shapes, 4)])
     assert 0.0 <= metrics['mIoU'] <= 100.0
     assert 0.0 <= metrics['aAcc'] <= 100.0
+    # mmseg's layouts: drawings under SHOW_DIR/vis_data/vis_image, one label
+    # map per validation image in the --out folder.
+    assert len(glob.glob(str(show_dir / 'vis_data' / 'vis_image' /
+                             '*.png'))) == 2
+    assert len(glob.glob(str(out / '*.png'))) == 2
 
 
+@pytest.mark.slow
+def test_test_tool_tta_and_pickled_predictions(seg_trained, ade_shapes,
+                                               tmp_path):
+    from tools.test import main
+    out = tmp_path / 'preds.pkl'
+    metrics = main([DEMO, seg_trained, '--tta', '--out', str(out),
+                    '--work-dir', str(tmp_path), '--cfg-options',
+                    *seg_options(ade_shapes, 4)])
+    assert 0.0 <= metrics['mIoU'] <= 100.0
+    dumped = Config.fromfile(tmp_path / 'upernet_hiri_s_shapes.py')
+    assert dumped.model.type == 'SegTTAModel'
+    assert dumped.test_dataloader.dataset.pipeline[-1].type == 'TestTimeAug'
+    with open(out, 'rb') as f:
+        predictions = pickle.load(f)
+    assert [p['pred_sem_seg']['data'].shape[-2:] for p in predictions] == [
+        (96, 96), (96, 96)]
+
+
+def test_show_options_switch_on_the_segmentation_hook():
+    from tools.test import enable_visualization
+    cfg = Config.fromfile(DEMO)
+    enable_visualization(cfg, show=True, show_dir='vis', wait_time=0.5)
+    hook = cfg.default_hooks.visualization
+    assert (hook.draw, hook.show, hook.wait_time) == (True, True, 0.5)
+    # Every test image is drawn (mmseg's default: every 50th batch).
+    assert hook.interval == 1
+    assert cfg.visualizer.save_dir == 'vis'
+
+
+def test_segmentation_predictions_dump_to_a_pickle_or_a_folder():
+    from tools.test import dump_predictions
+    cfg = Config.fromfile(DEMO)
+    dump_predictions(cfg, 'label_maps')
+    assert cfg.test_evaluator.output_dir == 'label_maps'
+    dump_predictions(cfg, 'preds.pkl')
+    assert cfg.test_evaluator[-1] == dict(type='DumpResults',
+                                          out_file_path='preds.pkl')
+
+
+@pytest.mark.slow
 def test_init_model_and_inferencer(seg_trained, ade_shapes, tmp_path):
     from mmseg.apis import MMSegInferencer, inference_model, init_model
     ckpt = seg_trained

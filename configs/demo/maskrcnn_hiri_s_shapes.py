@@ -61,3 +61,27 @@ auto_scale_lr = dict(enable=False, base_batch_size=4)
 default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(interval=4, max_keep_ckpts=2))
+
+# Test-time augmentation (tools/test.py --tta) at the demo's scales: three
+# sizes around 192, each also flipped; mmdet's DetTTAModel merges the boxes.
+# It merges boxes only, so a Mask R-CNN is tested with --tta as a box
+# detector (README, "Tools").
+tta_model = dict(
+    type='DetTTAModel',
+    tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5), max_per_img=100))
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='Resize', scale=(s, s), keep_ratio=True)
+             for s in (160, 192, 224)],
+            [dict(type='RandomFlip', prob=1.),
+             dict(type='RandomFlip', prob=0.)],
+            [dict(type='LoadAnnotations', with_bbox=True)],
+            [dict(
+                type='PackDetInputs',
+                meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                           'scale_factor', 'flip', 'flip_direction'))],
+        ])
+]

@@ -71,3 +71,20 @@ auto_scale_lr = dict(base_batch_size=4)
 default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(interval=max_iters // 2, max_keep_ckpts=2))
+
+# Test-time augmentation (tools/test.py --tta) at the demo's scales: three
+# sizes around 192, each also flipped; mmseg's SegTTAModel (its default
+# runtime's tta_model) averages the predictions.
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='Resize', scale=(s, s), keep_ratio=True)
+             for s in (144, 192, 240)],
+            [dict(type='RandomFlip', prob=0., direction='horizontal'),
+             dict(type='RandomFlip', prob=1., direction='horizontal')],
+            [dict(type='LoadAnnotations', reduce_zero_label=True)],
+            [dict(type='PackSegInputs')],
+        ])
+]

@@ -2,13 +2,14 @@
 
 mmengine's counter has no handle for ``aten::scaled_dot_product_attention``
 and counts it as 0. :func:`sdpa_flop_jit` supplies one; FLOPs here are
-multiply-adds, the unit of the paper's "GFLOPs".
+multiply-adds, the unit of the paper's "GFLOPs". Parameters are counted by
+``mmengine.analysis.parameter_count``.
 """
-from typing import Any, List, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.analysis import FlopAnalyzer
+from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.analysis.jit_handles import get_shape
 
 
@@ -38,7 +39,8 @@ def flop_analyzer(model: nn.Module, inputs: Tuple[Any, ...]) -> FlopAnalyzer:
 
 
 def count_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+    """All parameters of ``model`` (``mmengine.analysis.parameter_count``)."""
+    return parameter_count(model)['']
 
 
 @torch.no_grad()
@@ -51,3 +53,32 @@ def backbone_complexity(model: nn.Module,
     flops = flop_analyzer(model, (x, )).total()
     model.train(was_training)
     return count_params(model), flops
+
+
+@torch.no_grad()
+def complexity_by_module(model: nn.Module, inputs: Tuple[Any, ...],
+                         names: Sequence[str]) -> Dict[str, Tuple[int, int]]:
+    """``{name: (params, multiply-adds)}`` of submodules of ``model``, from
+    one eval-mode trace of ``model(*inputs)``.
+
+    Args:
+        model: the module to trace.
+        inputs: its positional inputs.
+        names: submodule names as in ``model.named_modules()``; ``''`` is
+            the whole model. A submodule that the trace does not reach
+            counts 0 FLOPs.
+
+    Raises:
+        KeyError: a name that is no submodule of ``model``.
+    """
+    modules = dict(model.named_modules())
+    unknown = [n for n in names if n not in modules]
+    if unknown:
+        raise KeyError(f'{type(model).__name__} has no submodule(s) '
+                       f'{unknown}')
+    was_training = model.training
+    model.eval()
+    flops = flop_analyzer(model, inputs).by_module()
+    model.train(was_training)
+    params = parameter_count(model)
+    return {n: (params[n], flops[n]) for n in names}

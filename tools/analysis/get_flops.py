@@ -1,82 +1,143 @@
-"""Print parameters and GFLOPs (multiply-adds) of HIRI-ViT backbones.
+"""Print parameters and GFLOPs (multiply-adds) of HIRI-ViT backbones, or of
+the backbone, the neck and the whole model of a detection or segmentation
+config.
 
 Examples:
     python tools/analysis/get_flops.py --arch s b l --shape 224 448
-    python tools/analysis/get_flops.py --config configs/detection/maskrcnn_hiri_s_1x.py --shape 800 1333
+    python tools/analysis/get_flops.py --arch s --shape 448 768 --classifier
+    python tools/analysis/get_flops.py --config configs/detection/maskrcnn_hiri_s_1x.py --shape 1600 2560
 
-With ``--config`` the count covers the backbone and neck of the config's
-model (``extract_feat``), the part that depends on the input size alone.
-Attention is counted too (mmengine's counter alone counts it as 0).
+Counts come from ``mmengine.analysis`` (``FlopAnalyzer`` with a handle for
+scaled-dot-product attention, which it would count as 0, and
+``parameter_count``). ``--classifier`` counts timm's ``hiri_vit_<arch>``
+(1000 classes) instead of the bare backbone. With ``--config`` the model is traced once in the
+toolboxes' ``tensor`` mode (``model._forward``: the backbone, the neck and
+the heads' raw outputs; for two-stage detectors the RPN proposals at the
+config's test settings), and each labelled row is a part of that trace.
+mmcv's compiled ops (RoIAlign, NMS) count 0, as in mmdet's own tool. The
+input is one image of H x W (already padded): by default a segmentor's crop
+size, else 1600 x 2560, twice the 800 x 1280 at which mmdet and Swin report
+detector FLOPs.
 """
 import argparse
-from typing import List, Sequence
+from typing import List, Optional, Sequence, Tuple
 
+import timm
+import torch
 import torch.nn as nn
+from mmengine.config import Config
+from mmengine.hub import get_config
+from mmengine.registry import MODELS, init_default_scope
+from mmengine.structures import BaseDataElement
 
 import hiri_mm
-from hiri_mm.openmmlab.analysis import backbone_complexity
+from hiri_mm.openmmlab.analysis import (backbone_complexity,
+                                        complexity_by_module)
+
+DETECTOR_SHAPE = (1600, 2560)
 
 
-class FeatureExtractor(nn.Module):
-    """Run a detector/segmentor's ``extract_feat`` as a plain module."""
+class TensorForward(nn.Module):
+    """``model._forward(inputs, data_samples)`` with fixed data samples, as a
+    module that ``torch.jit`` can trace (tensor in, tensors out)."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module,
+                 data_samples: List[BaseDataElement]) -> None:
         super().__init__()
         self.model = model
+        self.data_samples = data_samples
 
-    def forward(self, x):
-        return self.model.extract_feat(x)
+    def forward(self, inputs: torch.Tensor):
+        return self.model._forward(inputs, self.data_samples)
 
 
-def parse_args(argv: Sequence[str] = None) -> argparse.Namespace:
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     group = parser.add_mutually_exclusive_group()
     group.add_argument('--arch', nargs='+', default=['s', 'b', 'l'],
                        help='HIRIViT arch names')
-    group.add_argument('--config', help='a detection/segmentation config')
-    parser.add_argument('--shape', nargs='+', type=int, default=[448],
-                        help='input sizes: one value is a square side; two '
-                        'values are one H W pair when --config is given, '
-                        'otherwise two square sides')
-    return parser.parse_args(argv)
+    group.add_argument('--config',
+                       help='a detection/segmentation config (a path or '
+                       'hiri_mm::detection/NAME.py)')
+    parser.add_argument('--classifier', action='store_true',
+                        help='with --arch: count the timm classifier '
+                        'hiri_vit_<arch> (1000 classes), not the backbone')
+    parser.add_argument('--shape', nargs='+', type=int,
+                        help='input sizes. With --arch: square sides '
+                        '(default 448). With --config: H W, or one side '
+                        '(default: the crop size of a segmentor, else '
+                        f'{DETECTOR_SHAPE[0]} {DETECTOR_SHAPE[1]})')
+    args = parser.parse_args(argv)
+    if args.config and args.shape and len(args.shape) > 2:
+        parser.error('--config takes one --shape: H W or a single side')
+    if args.config and args.classifier:
+        parser.error('--classifier goes with --arch')
+    return args
 
 
-def _shapes(args: argparse.Namespace) -> List[tuple]:
-    if args.config and len(args.shape) == 2:
-        return [tuple(args.shape)]
-    return [(s, s) for s in args.shape]
+def config_shape(cfg: Config, shape: Optional[List[int]]) -> Tuple[int, int]:
+    """The (H, W) to count a config's model at."""
+    if shape:
+        return (shape[0], shape[-1])
+    crop = cfg.model.get('data_preprocessor', {}).get('size')
+    return tuple(crop) if crop else DETECTOR_SHAPE
 
 
-def _config_model(path: str) -> nn.Module:
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
+def config_rows(path: str, shape: Optional[List[int]]) -> List[dict]:
+    """Backbone, neck (where the model has one) and whole-model counts."""
+    cfg = get_config(path) if '::' in path else Config.fromfile(path)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    model = MODELS.build(cfg.model)
+    h, w = config_shape(cfg, shape)
+    meta = dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
+                batch_input_shape=(h, w), scale_factor=(1., 1.))
+    traced = TensorForward(model, [BaseDataElement(metainfo=meta)])
+    parts = {'backbone': 'model.backbone', 'neck': 'model.neck',
+             'whole model': 'model'}
+    if getattr(model, 'neck', None) is None:
+        del parts['neck']
+    counts = complexity_by_module(traced, (torch.zeros(1, 3, h, w), ),
+                                  list(parts.values()))
+    name = path.split('/')[-1].rsplit('.', 1)[0]
+    return [dict(model=name, input=(h, w), part=part,
+                 params=counts[key][0], flops=counts[key][1])
+            for part, key in parts.items()]
 
-    from mmdet.registry import MODELS as DET_MODELS
-    from mmseg.registry import MODELS as SEG_MODELS
-    cfg = Config.fromfile(path)
-    scope = cfg.get('default_scope', 'mmdet')
-    init_default_scope(scope)
-    registry = SEG_MODELS if scope == 'mmseg' else DET_MODELS
-    return FeatureExtractor(registry.build(cfg.model))
+
+def arch_rows(archs: Sequence[str], sides: Sequence[int],
+              classifier: bool = False) -> List[dict]:
+    """Counts of each arch's backbone (or timm classifier) at each square
+    side."""
+    rows = []
+    for arch in archs:
+        if classifier:
+            model = timm.create_model(f'hiri_vit_{arch}')
+            name = f'hiri_vit_{arch}'
+        else:
+            model = hiri_mm.HIRIViT(arch=arch)
+            name = f'HIRI-ViT-{arch.upper()}'
+        for side in sides:
+            params, flops = backbone_complexity(model, (3, side, side))
+            rows.append(dict(model=name, input=(side, side), params=params,
+                             flops=flops))
+    return rows
 
 
-def main(argv: Sequence[str] = None) -> List[dict]:
+def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     args = parse_args(argv)
     if args.config:
-        models = {args.config: _config_model(args.config)}
+        rows = config_rows(args.config, args.shape)
+        print('| model | input | part | params (M) | GFLOPs |')
+        print('|---|---|---|---|---|')
     else:
-        models = {f'HIRI-ViT-{a.upper()}': hiri_mm.HIRIViT(arch=a)
-                  for a in args.arch}
-    rows = []
-    print('| model | input | params (M) | GFLOPs |')
-    print('|---|---|---|---|')
-    for name, model in models.items():
-        for h, w in _shapes(args):
-            params, flops = backbone_complexity(model, (3, h, w))
-            rows.append(dict(model=name, input=(h, w), params=params,
-                             flops=flops))
-            print(f'| {name} | {h}x{w} | {params / 1e6:.2f} | '
-                  f'{flops / 1e9:.2f} |')
+        rows = arch_rows(args.arch, args.shape or [448], args.classifier)
+        print('| model | input | params (M) | GFLOPs |')
+        print('|---|---|---|---|')
+    for row in rows:
+        part = f" {row['part']} |" if 'part' in row else ''
+        h, w = row['input']
+        print(f"| {row['model']} | {h}x{w} |{part} "
+              f"{row['params'] / 1e6:.2f} | {row['flops'] / 1e9:.2f} |")
     return rows
 
 
