@@ -8,6 +8,7 @@ import torch
 from mmdet.registry import MODELS
 from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
+from mmengine.hub import get_config
 from mmengine.registry import init_default_scope
 
 from hiri_mm.openmmlab.config_checks import stride_problems
@@ -60,6 +61,59 @@ def test_paper_settings(path):
     assert tuple(resize.scale) == (2666, 1600)
 
 
+def _short_sides(pipeline):
+    """Short sides of every resize in a (possibly nested) pipeline."""
+    sides = set()
+    for t in pipeline:
+        if isinstance(t, (list, tuple)):
+            sides |= _short_sides(t)
+        elif t.get('transforms'):
+            sides |= _short_sides(t.transforms)
+        elif t.type in ('Resize', 'RandomChoiceResize'):
+            scales = t.get('scales') or [t.scale]
+            sides |= {min(sc) for sc in scales}
+    return sides
+
+
+def test_3x_configs_double_swins_multi_scale_crop_recipe():
+    swin = get_config(
+        'mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py')
+    swin_sides = _short_sides(swin.train_dataloader.dataset.pipeline)
+    for path in [c for c in CONFIGS if c.endswith('_3x.py')]:
+        pipeline = Config.fromfile(path).train_dataloader.dataset.pipeline
+        assert _short_sides(pipeline) == {2 * s for s in swin_sides}, path
+        crops = [t for branch in pipeline[-2].transforms for t in branch
+                 if t.type == 'RandomCrop']
+        assert [tuple(c.crop_size) for c in crops] == [(768, 1200)], path
+
+
+def test_cascade_uses_swins_4conv1fc_giou_syncbn_box_heads():
+    heads = Config.fromfile(
+        'configs/detection/cascade_maskrcnn_hiri_s_3x.py').model.roi_head
+    assert len(heads.bbox_head) == heads.num_stages == 3
+    for head in heads.bbox_head:
+        assert head.type == 'Shared4Conv1FCBBoxHead'
+        assert head.loss_bbox.type == 'GIoULoss' and head.reg_decoded_bbox
+        assert head.norm_cfg.type == 'SyncBN'
+    stds = [h.bbox_coder.target_stds[0] for h in heads.bbox_head]
+    assert stds == sorted(stds, reverse=True)
+
+
+@pytest.mark.parametrize('path', [c for c in CONFIGS if 'mask' not in c])
+def test_box_detectors_test_time_augment_at_doubled_scales(path):
+    mmdet_tta = get_config('mmdet::retinanet/retinanet_tta.py')
+    ours = Config.fromfile(path)
+    assert ours.tta_model.type == 'DetTTAModel'
+    assert _short_sides(ours.tta_pipeline) == {
+        2 * s for s in _short_sides(mmdet_tta.tta_pipeline)}
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_drop_path_is_the_arch_default(path):
+    backbone = Config.fromfile(path).model.backbone
+    assert 'drop_path_rate' not in backbone
+
+
 def _build(path):
     cfg = Config.fromfile(path)
     init_default_scope('mmdet')
@@ -68,7 +122,12 @@ def _build(path):
     return cfg, model
 
 
-@pytest.mark.parametrize('path', CONFIGS)
+@pytest.mark.parametrize('path', [
+    # One config in the quick run; building every full-size detector takes
+    # minutes on two cores.
+    c if c.endswith('maskrcnn_hiri_s_1x.py') else
+    pytest.param(c, marks=pytest.mark.slow) for c in CONFIGS
+])
 def test_config_trains_a_step_and_predicts(path):
     cfg, model = _build(path)
     with_mask = 'mask' in path
