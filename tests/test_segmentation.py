@@ -19,9 +19,10 @@ from tests.helpers import seg_options
 CONFIGS = sorted(glob.glob('configs/segmentation/upernet_hiri_*.py'))
 
 
-def test_both_configs_are_present():
+def test_every_config_is_present():
     assert [osp.basename(c) for c in CONFIGS] == [
-        'upernet_hiri_b_160k_ade20k.py', 'upernet_hiri_s_160k_ade20k.py']
+        'upernet_hiri_b_160k_ade20k.py', 'upernet_hiri_s_160k_ade20k.py',
+        'upernet_hiri_s_crop512_160k_ade20k.py']
 
 
 @pytest.mark.parametrize('path', CONFIGS)
@@ -39,7 +40,8 @@ def test_paper_settings_and_wiring(path):
     assert backbone.out_indices[aux.in_index] == 3
     assert aux.in_channels == backbone.channels[3]
     crop = cfg.model.data_preprocessor.size
-    assert tuple(crop) == (1024, 1024)
+    side = 512 if 'crop512' in path else 1024
+    assert tuple(crop) == (side, side)
     assert all(c % max(backbone.out_strides) == 0 for c in crop)
     optim = cfg.optim_wrapper.optimizer
     assert (optim.type, optim.lr, optim.weight_decay) == ('AdamW', 6e-5, 0.01)
@@ -49,7 +51,26 @@ def test_paper_settings_and_wiring(path):
     assert cfg.train_cfg.max_iters == 160000
     assert cfg.train_dataloader.batch_size * 8 == 16
     resize = cfg.train_dataloader.dataset.pipeline[2]
-    assert tuple(resize.scale) == (4096, 1024)
+    assert tuple(resize.scale) == (4 * side, side)
+    test_resize = cfg.test_dataloader.dataset.pipeline[1]
+    assert tuple(test_resize.scale) == (4 * side, side)
+
+
+@pytest.mark.parametrize('path', CONFIGS + [DEMO])
+def test_syncbn_in_backbone_and_heads(path):
+    """mmseg's multi-GPU convention; the single-process runs of this suite
+    (seg_trained) show that mmengine turns it into plain BatchNorm."""
+    model = Config.fromfile(path).model
+    assert model.backbone.norm_cfg.type == 'SyncBN'
+    assert model.decode_head.norm_cfg.type == 'SyncBN'
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_tta_rescales_like_mmseg_at_the_configs_resolution(path):
+    tta = Config.fromfile(path).tta_pipeline[1].transforms[0]
+    factor = 1 if 'crop512' in path else 2
+    assert [t.scale_factor for t in tta] == [
+        factor * r for r in (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)]
 
 
 @pytest.mark.parametrize('path', CONFIGS + [DEMO])

@@ -1,6 +1,6 @@
 _base_ = './upernet_hiri_s_160k_ade20k.py'
 
 model = dict(
-    backbone=dict(arch='b', drop_path_rate=0.2),
+    backbone=dict(arch='b'),  # drop-path: B's default, 0.2
     decode_head=dict(in_channels=[96, 192, 384, 512]),
     auxiliary_head=dict(in_channels=384))
