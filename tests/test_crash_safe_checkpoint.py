@@ -18,8 +18,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
-import hiri_mm.openmmlab.fileio as fileio
-from hiri_mm.openmmlab.fileio import atomic_write, remove_stale_partials
+from hiri_mm.fileutils import atomic_write, remove_stale_partials
 from tests.helpers import DET_DEMO, det_options
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -87,7 +86,7 @@ def test_failed_save_keeps_previous_checkpoint_and_pointer(tmp_path,
             raise OSError(28, 'No space left on device')
         real_fsync(fd)
 
-    monkeypatch.setattr(fileio.os, 'fsync', failing_fsync)
+    monkeypatch.setattr(os, 'fsync', failing_fsync)
     with pytest.raises(OSError, match='No space left'):
         _runner(tmp_path, 3, max_keep_ckpts=1).train()
     assert not osp.exists(tmp_path / 'epoch_2.pth')
@@ -168,8 +167,8 @@ def test_every_config_saves_crash_safe_checkpoints():
 
 
 @pytest.mark.slow
-def test_sigkill_while_saving_resumes_from_previous_checkpoint(coco_shapes,
-                                                              tmp_path):
+def test_sigkill_while_saving_resumes_from_previous_checkpoint(
+        coco_shapes, tmp_path):
     work_dir = str(tmp_path / 'work')
     marker = str(tmp_path / 'saving_epoch_2')
     args = [DET_DEMO, '--work-dir', work_dir, '--cfg-options',

@@ -246,3 +246,47 @@ def test_bfloat16_autocast_training_step_is_finite():
     total.backward()
     assert all(torch.isfinite(p.grad).all()
                for p in model.backbone.parameters())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='CPU-only set-up')
+def test_cpu_distributed_turns_syncbn_into_bn(monkeypatch, capfd):
+    """mmseg's UPerNet heads use SyncBN, which needs a GPU; a CPU-only
+    ``--launcher pytorch`` run gets BN instead (with a log line)."""
+    import socket
+    import torch.distributed as dist
+
+    from hiri_mm.openmmlab.config_checks import walk_dicts
+    from hiri_mm.openmmlab.runner_utils import setup_cpu_distributed
+    cfg = Config.fromfile(SEG_DEMO)
+    norms = [node.type for _, node in walk_dicts(cfg.model)
+             if node.get('type') in ('SyncBN', 'BN')]
+    synced = norms.count('SyncBN')
+    assert synced
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    for key, value in dict(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port),
+                           RANK='0', WORLD_SIZE='1').items():
+        monkeypatch.setenv(key, value)
+    cfg.launcher = 'pytorch'
+    try:
+        setup_cpu_distributed(cfg)
+    finally:
+        dist.destroy_process_group()
+    assert [node.type for _, node in walk_dicts(cfg.model)
+            if node.get('type') in ('SyncBN', 'BN')] == ['BN'] * len(norms)
+    assert cfg.model_wrapper_cfg.device_ids is None
+    assert f'{synced} SyncBN norm_cfg(s) of the model changed to BN' in \
+        ''.join(capfd.readouterr())
+
+
+def test_train_tool_makes_plain_checkpoint_hook_crash_safe(coco_shapes,
+                                                           tmp_path, capfd):
+    from hiri_mm.openmmlab import AtomicCheckpointHook
+    from hiri_mm.openmmlab.runner_utils import train
+    runner = train([DEMO, '--work-dir', str(tmp_path), '--cfg-options',
+                    *_options(coco_shapes, 1),
+                    'default_hooks.checkpoint.type=CheckpointHook'])
+    assert any(isinstance(h, AtomicCheckpointHook) for h in runner.hooks)
+    assert 'CheckpointHook -> AtomicCheckpointHook' in \
+        ''.join(capfd.readouterr())

@@ -21,16 +21,12 @@ config's own toolbox does with it:
   (both from the config).
 """
 import argparse
-import os.path as osp
 from typing import Optional, Sequence
 
 from mmengine.config import Config, ConfigDict
-from mmengine.runner import Runner
 
 import hiri_mm  # noqa: F401  (registers HIRIViT; safe checkpoint loading)
-from hiri_mm.openmmlab.runner_utils import (add_common_args,
-                                            check_dataset_paths, load_config,
-                                            setup_cpu_distributed)
+from hiri_mm.openmmlab.runner_utils import add_common_args, load_config, test
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -119,18 +115,13 @@ def dump_predictions(cfg: Config, out: str) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
     cfg = load_config(args)
-    if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'Checkpoint not found: {args.checkpoint}')
-    cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
     if args.tta:
         enable_tta(cfg)
     if args.out:
         dump_predictions(cfg, args.out)
-    check_dataset_paths(cfg, ('test', ))
-    setup_cpu_distributed(cfg)
-    return Runner.from_cfg(cfg).test()
+    return test(cfg, args.checkpoint)
 
 
 if __name__ == '__main__':

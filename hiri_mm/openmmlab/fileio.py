@@ -1,102 +1,16 @@
-"""Crash-safe file writes: a file is either complete or absent.
-
-:func:`atomic_write` writes into a temporary file in the target's folder,
-flushes and fsyncs it, renames it over the target (``os.replace`` is atomic
-on POSIX and Windows) and fsyncs the folder so that the rename itself
-survives a power cut. :class:`AtomicLocalBackend` is mmengine's local file
-backend with every ``put`` done that way; :class:`~hiri_mm.openmmlab.hooks.
-AtomicCheckpointHook` saves Runner checkpoints through it.
-
-A process killed while writing leaves ``.<name>.<pid>.partial`` next to the
-target; :func:`remove_stale_partials` deletes those of processes that no
-longer run.
-"""
-import glob
-import io
-import os
-import os.path as osp
+"""mmengine file backends: :class:`AtomicLocalBackend` is mmengine's local
+backend with every ``put`` done by :func:`hiri_mm.fileutils.atomic_write`
+(temporary file, fsync, rename), so a file is either complete or absent;
+:class:`~hiri_mm.openmmlab.hooks.AtomicCheckpointHook` saves Runner
+checkpoints through it."""
 from pathlib import Path
-from typing import List, Union
+from typing import Union
 
-import torch
 from mmengine.fileio import LocalBackend, register_backend
 
+from ..fileutils import atomic_write
+
 ATOMIC_BACKEND = 'hiri_atomic_local'
-PARTIAL_SUFFIX = '.partial'
-
-
-def _fsync_dir(folder: str) -> None:
-    """Persist a folder's entries (a rename) where the OS allows it."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # e.g. Windows cannot open folders
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Union[str, Path], data: Union[bytes, str],
-                 encoding: str = 'utf-8') -> None:
-    """Write ``data`` (bytes, or text in ``encoding``) to ``path`` so that
-    ``path`` holds either its old content or all of ``data``, never a part.
-
-    Creates the parent folder when needed. On any error (disk full, a
-    signal) the temporary file is removed and the error re-raised.
-    """
-    path = osp.abspath(os.fspath(path))
-    folder = osp.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    if isinstance(data, str):
-        data = data.encode(encoding)
-    tmp = osp.join(folder,
-                   f'.{osp.basename(path)}.{os.getpid()}{PARTIAL_SUFFIX}')
-    try:
-        with open(tmp, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-    _fsync_dir(folder)
-
-
-def atomic_torch_save(obj: object, path: Union[str, Path]) -> None:
-    """``torch.save(obj, path)`` through :func:`atomic_write` (serialised in
-    memory first, so a checkpoint needs its size in free RAM once)."""
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    atomic_write(path, buffer.getvalue())
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by someone else
-        return True
-    return True
-
-
-def remove_stale_partials(folder: str) -> List[str]:
-    """Delete the temporary files that killed writers left in ``folder``
-    (those of live processes are kept); return the deleted paths."""
-    removed = []
-    for tmp in glob.glob(osp.join(glob.escape(folder),
-                                  f'.*{PARTIAL_SUFFIX}')):
-        pid = osp.basename(tmp)[:-len(PARTIAL_SUFFIX)].rsplit('.', 1)[-1]
-        if pid.isdigit() and int(pid) != os.getpid() and \
-                not _pid_alive(int(pid)):
-            os.remove(tmp)
-            removed.append(tmp)
-    return removed
 
 
 @register_backend(ATOMIC_BACKEND)

@@ -11,7 +11,8 @@ from mmengine.fileio import LocalBackend, get_file_backend
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.registry import HOOKS
 
-from .fileio import ATOMIC_BACKEND, atomic_write, remove_stale_partials
+from ..fileutils import atomic_write, remove_stale_partials
+from .fileio import ATOMIC_BACKEND
 
 
 @HOOKS.register_module()

@@ -1,20 +1,24 @@
-"""Helpers shared by ``tools/train.py`` and ``tools/test.py``: command-line
-options common to both, and a check that the dataset files a config names
-exist before a Runner spends minutes building a model."""
+"""The command-line side of ``tools/train.py`` and ``tools/test.py``:
+options common to both, config loading, CPU-only distributed set-up, and
+the :func:`train` / :func:`test` entry points that the tools and
+``tools/demo.py`` call."""
 import argparse
 import os
 import os.path as osp
-from typing import Iterator, List, Tuple
+import re
+from typing import Optional, Sequence
 
 import torch
 import torch.distributed as dist
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, DictAction
+from mmengine.logging import MMLogger, print_log
+from mmengine.runner import Runner
 
-from .config_checks import walk_dicts
+from .config_checks import (check_data, check_dataset_paths,
+                            check_num_classes, check_strides, walk_dicts)
 
-DATA_HELP = ('See "Data layout" in the README for where COCO / ADE20K '
-             'must be placed, or set the paths with --cfg-options '
-             '(e.g. train_dataloader.dataset.data_root=/path/to/coco/).')
+# A checkpoint given by URL (http://, s3://, open-mmlab://, ...).
+URL_SCHEME = re.compile(r'^[\w+.-]*:?[\w+.-]+://')
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -53,80 +57,23 @@ def load_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
-def _datasets(dataset: ConfigDict) -> Iterator[ConfigDict]:
-    """Leaf datasets of (possibly wrapped or concatenated) dataset configs."""
-    if 'datasets' in dataset:
-        for child in dataset.datasets:
-            yield from _datasets(child)
-    elif 'dataset' in dataset:
-        yield from _datasets(dataset.dataset)
-    else:
-        yield dataset
+def config_for(config: str, work_dir: str) -> Config:
+    """:func:`load_config` for callers without a command line (e.g.
+    ``tools/demo.py``): ``config`` with ``work_dir``, no overrides."""
+    return load_config(argparse.Namespace(
+        config=config, work_dir=work_dir, cfg_options=None, launcher='none',
+        local_rank=0))
 
 
-def dataset_paths(cfg: Config, splits: Tuple[str, ...]) -> List[Tuple[str,
-                                                                      str]]:
-    """``(where, path)`` for every annotation file and image folder that the
-    given dataloaders (``'train'``, ``'val'``, ``'test'``) read."""
-    paths = []
-    for split in splits:
-        loader = cfg.get(f'{split}_dataloader')
-        if not loader:
-            continue
-        for ds in _datasets(loader.dataset):
-            root = ds.get('data_root') or ''
-            if ds.get('ann_file'):
-                paths.append((f'{split}_dataloader ann_file',
-                              osp.join(root, ds.ann_file)))
-            for key, prefix in (ds.get('data_prefix') or {}).items():
-                if isinstance(prefix, str) and prefix:
-                    paths.append((f'{split}_dataloader data_prefix.{key}',
-                                  osp.join(root, prefix)))
-        evaluator = cfg.get(f'{split}_evaluator')
-        if split != 'train' and isinstance(evaluator, dict) and \
-                evaluator.get('ann_file'):
-            paths.append((f'{split}_evaluator ann_file', evaluator.ann_file))
-    return paths
-
-
-def check_dataset_paths(cfg: Config, splits: Tuple[str, ...]) -> None:
-    """Exit with a message naming every missing dataset path."""
-    missing = [(where, path) for where, path in dataset_paths(cfg, splits)
-               if not osp.exists(path)]
-    if missing:
-        lines = '\n'.join(f'  {path}  ({where})' for where, path in missing)
-        raise SystemExit(
-            f'Dataset not found for {cfg.filename}:\n{lines}\n{DATA_HELP}')
-
-
-def _dataset_classes(cfg: Config) -> Tuple[str, ...]:
-    """Class names the training set will report (config metainfo first,
-    then the dataset class's own METAINFO)."""
-    from mmengine.registry import DATASETS, init_default_scope
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    leaf = next(_datasets(cfg.train_dataloader.dataset))
-    metainfo = leaf.get('metainfo') or {}
-    if 'classes' in metainfo:
-        return tuple(metainfo['classes'])
-    dataset_cls = DATASETS.get(leaf.type)
-    return tuple(getattr(dataset_cls, 'METAINFO', {}).get('classes', ()))
-
-
-def check_num_classes(cfg: Config) -> None:
-    """Exit when a head's ``num_classes`` differs from the dataset's."""
-    classes = _dataset_classes(cfg)
-    if not classes:
-        return
-    wrong = [f'  {path}.num_classes = {node.num_classes}'
-             for path, node in walk_dicts(cfg.model)
-             if 'num_classes' in node and 'rpn_head' not in path
-             and node.num_classes != len(classes)]
-    if wrong:
-        raise SystemExit(
-            f'The dataset has {len(classes)} classes {classes[:5]}'
-            f'{"..." if len(classes) > 5 else ""}, but\n' + '\n'.join(wrong) +
-            '\nSet these to the dataset\'s class count, or give the dataset '
-            'metainfo=dict(classes=(...)) that matches the heads.')
+def sync_bn_to_bn(cfg: Config) -> int:
+    """Turn every ``SyncBN`` norm of ``cfg.model`` into ``BN`` (SyncBatchNorm
+    needs CUDA); return how many were changed."""
+    changed = 0
+    for _, node in walk_dicts(cfg.model):
+        if node.get('type') in ('SyncBN', 'MMSyncBN'):
+            node['type'] = 'BN'
+            changed += 1
+    return changed
 
 
 def setup_cpu_distributed(cfg: Config) -> None:
@@ -134,8 +81,10 @@ def setup_cpu_distributed(cfg: Config) -> None:
 
     mmengine's pytorch launcher calls ``torch.cuda.set_device`` and wraps the
     model for one GPU per process. Without CUDA, start the gloo process group
-    here (the Runner then skips its own initialisation) and wrap the model
-    with a CPU DistributedDataParallel (``device_ids=None``).
+    here (the Runner then skips its own initialisation), wrap the model with
+    a CPU DistributedDataParallel (``device_ids=None``) and turn SyncBN norms
+    into BN (one process runs on CPU, so mmengine's own SyncBN revert for
+    single-process runs does not apply).
     """
     if cfg.launcher == 'none' or torch.cuda.is_available():
         return
@@ -145,3 +94,112 @@ def setup_cpu_distributed(cfg: Config) -> None:
         type='MMDistributedDataParallel')
     wrapper.setdefault('device_ids', None)
     cfg.model_wrapper_cfg = wrapper
+    changed = sync_bn_to_bn(cfg)
+    if changed:
+        print_log(
+            f'CPU-only distributed run: {changed} SyncBN norm_cfg(s) of the '
+            'model changed to BN (SyncBatchNorm needs a GPU); BatchNorm '
+            'statistics are per process.', logger='current')
+
+
+def use_atomic_checkpoints(cfg: Config) -> bool:
+    """Replace a plain ``CheckpointHook`` in ``cfg.default_hooks`` by
+    :class:`~hiri_mm.openmmlab.hooks.AtomicCheckpointHook` (same arguments);
+    return whether it did."""
+    from mmengine.hooks import CheckpointHook
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if not isinstance(hook, dict):
+        return False
+    kind = hook.get('type')
+    if kind is CheckpointHook or (isinstance(kind, str) and
+                                  kind.split('.')[-1] == 'CheckpointHook'):
+        hook.type = 'AtomicCheckpointHook'
+        return True
+    return False
+
+
+def parse_train_args(
+        argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """The options of ``tools/train.py``."""
+    parser = argparse.ArgumentParser(description='Train a model')
+    add_common_args(parser)
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision training')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the learning rate by the total batch '
+                        'size (auto_scale_lr.base_batch_size in the config)')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from this checkpoint, or without a path from the '
+        'latest checkpoint in the work dir')
+    parser.add_argument(
+        '--drop-bad-data', action='store_true',
+        help='train without the images and annotations that the data check '
+        'finds bad (logged, with counts) instead of stopping with the list; '
+        'the cleaned annotations go to WORK_DIR/checked_data/')
+    parser.add_argument('--skip-data-check', action='store_true',
+                        help='do not read the annotations and image '
+                        'headers before training')
+    return parser.parse_args(argv)
+
+
+def train(argv: Optional[Sequence[str]] = None) -> Runner:
+    """``tools/train.py``: check the config and its data, then train.
+
+    Args:
+        argv (list[str], optional): Command-line arguments (default
+            ``sys.argv[1:]``), see :func:`parse_train_args`.
+
+    Returns:
+        Runner: The runner after training.
+    """
+    args = parse_train_args(argv)
+    cfg = load_config(args)
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg:
+            raise SystemExit('--auto-scale-lr needs auto_scale_lr = '
+                             'dict(enable=..., base_batch_size=...) in the '
+                             'config')
+        cfg.auto_scale_lr.enable = True
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    upgraded = use_atomic_checkpoints(cfg)
+    splits = ('train', 'val') if cfg.get('val_cfg') else ('train', )
+    check_dataset_paths(cfg, splits)
+    check_num_classes(cfg)
+    check_strides(cfg)
+    logger = MMLogger.get_instance('hiri_mm', log_level='INFO')
+    if upgraded:
+        logger.info('default_hooks.checkpoint: CheckpointHook -> '
+                    'AtomicCheckpointHook (crash-safe checkpoints)')
+    if not args.skip_data_check:
+        check_data(cfg, splits, args.drop_bad_data, logger)
+    setup_cpu_distributed(cfg)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner
+
+
+def test(cfg: Config, checkpoint: str) -> dict:
+    """Evaluate ``checkpoint`` on ``cfg``'s test set (the end of
+    ``tools/test.py``, after its options have edited ``cfg``).
+
+    Args:
+        cfg (Config): A config from :func:`load_config`.
+        checkpoint (str): A local file or a URL of any scheme that
+            :mod:`hiri_mm.openmmlab.checkpoint` loads safely.
+
+    Returns:
+        dict: The metrics.
+    """
+    if not URL_SCHEME.match(checkpoint) and not osp.isfile(checkpoint):
+        raise SystemExit(f'Checkpoint not found: {checkpoint}')
+    cfg.load_from = checkpoint
+    check_dataset_paths(cfg, ('test', ))
+    setup_cpu_distributed(cfg)
+    return Runner.from_cfg(cfg).test()

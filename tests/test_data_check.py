@@ -1,0 +1,286 @@
+"""The data check before training: every bad-data case names its file and
+entry (or, with --drop-bad-data, is dropped with a logged count); the other
+config checks run in tools/train.py before the Runner is built."""
+import json
+import os.path as osp
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+from mmengine.config import Config
+
+from hiri_mm.openmmlab.config_checks import (SHOWN_PROBLEMS, Problem,
+                                             check_coco, check_data,
+                                             format_problems, resize_targets)
+from hiri_mm.openmmlab.runner_utils import train
+from tests.helpers import DET_DEMO, SEG_DEMO, det_options
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CLASSIFICATION = 'configs/classification/hiri_vit_s_300e_in1k.py'
+
+
+@pytest.fixture
+def coco(coco_shapes, tmp_path):
+    """A writable copy of the generated COCO set: (root, annotations of the
+    training split, a function that saves them)."""
+    root = str(tmp_path / 'coco')
+    shutil.copytree(coco_shapes, root)
+    ann_file = osp.join(root, 'annotations', 'instances_train2017.json')
+    with open(ann_file) as f:
+        ann = json.load(f)
+
+    def save():
+        with open(ann_file, 'w') as f:
+            json.dump(ann, f)
+
+    return root, ann, save
+
+
+def _det_cfg(root, work_dir='work_dirs/unused'):
+    cfg = Config.fromfile(osp.join(ROOT, DET_DEMO))
+    for split in ('train', 'val', 'test'):
+        cfg[f'{split}_dataloader'].dataset.data_root = root + '/'
+    cfg.val_evaluator.ann_file = \
+        f'{root}/annotations/instances_val2017.json'
+    cfg.work_dir = work_dir
+    return cfg
+
+
+def _image(root, ann, i=0):
+    return osp.join(root, 'train2017', ann['images'][i]['file_name'])
+
+
+def _break(case, root, ann):
+    """Make the training split bad in one way; return (text the error must
+    contain, the file it must name)."""
+    ann_file = osp.join(root, 'annotations', 'instances_train2017.json')
+    first = ann['annotations'][0]
+    img = next(i for i in ann['images'] if i['id'] == first['image_id'])
+    where = f'annotation id {first["id"]} (image id {img["id"]})'
+    if case == 'negative width':
+        first['bbox'][2] = -3
+        return f'{where}: invalid box', ann_file
+    if case == 'box outside':
+        first['bbox'][0] = img['width'] + 10
+        return f'{where}: invalid box', ann_file
+    if case == 'unknown category':
+        first['category_id'] = 42
+        return f'{where}: unknown category id (42', ann_file
+    path = _image(root, ann)
+    if case == 'zero-byte image':
+        open(path, 'w').close()
+        return 'image id 1: zero-byte file', path
+    if case == 'missing image':
+        shutil.move(path, path + '.moved')
+        return 'image id 1: file not found', path
+    if case == 'unreadable image':
+        with open(path, 'wb') as f:
+            f.write(b'not an image at all')
+        return 'image id 1: unreadable image', path
+    if case == '1x4000 image':
+        cv2.imwrite(path, np.zeros((4000, 1, 3), np.uint8))
+        ann['images'][0].update(width=1, height=4000)
+        return 'image id 1: degenerate image', path
+    if case == 'size mismatch':
+        ann['images'][0].update(width=300, height=200)
+        return 'image id 1: size mismatch', path
+    raise ValueError(case)
+
+
+BAD_COCO = ['negative width', 'box outside', 'unknown category',
+            'zero-byte image', 'missing image', 'unreadable image',
+            '1x4000 image', 'size mismatch']
+
+
+@pytest.mark.parametrize('case', BAD_COCO)
+def test_bad_coco_data_is_named(case, coco):
+    root, ann, save = coco
+    text, path = _break(case, root, ann)
+    save()
+    with pytest.raises(SystemExit) as error:
+        check_data(_det_cfg(root))
+    message = str(error.value)
+    assert f'{path}: {text}' in message
+    assert 'Counts: ' in message and '--drop-bad-data' in message
+
+
+@pytest.mark.parametrize('content,text', [
+    (b'', 'empty annotation file'),
+    (b'{"images": [', 'line 1 column 13: invalid JSON'),
+    (b'[1, 2]', 'not a COCO annotation file'),
+])
+def test_unreadable_annotation_file_is_named(content, text, coco):
+    root, _, _ = coco
+    ann_file = osp.join(root, 'annotations', 'instances_train2017.json')
+    with open(ann_file, 'wb') as f:
+        f.write(content)
+    for drop in (False, True):  # dropping cannot help here
+        with pytest.raises(SystemExit, match=f'{ann_file}: {text}'):
+            check_data(_det_cfg(root), drop_bad_data=drop)
+
+
+def test_drop_bad_data_writes_cleaned_annotations(coco, tmp_path):
+    root, ann, save = coco
+    _break('zero-byte image', root, ann)
+    bad_image = ann['images'][0]['id']
+    on_bad_image = sum(a['image_id'] == bad_image for a in ann['annotations'])
+    ann['annotations'][-1]['bbox'][3] = 0
+    save()
+    cfg = _det_cfg(root, str(tmp_path / 'work'))
+    result, = check_data(cfg, drop_bad_data=True)
+    assert result.dropped == dict(images=1, annotations=on_bad_image + 1)
+    cleaned_file = cfg.train_dataloader.dataset.ann_file
+    assert cleaned_file.startswith(str(tmp_path / 'work' / 'checked_data'))
+    with open(cleaned_file) as f:
+        cleaned = json.load(f)
+    assert bad_image not in {i['id'] for i in cleaned['images']}
+    assert len(cleaned['annotations']) == \
+        len(ann['annotations']) - on_bad_image - 1
+
+
+def test_train_stops_before_the_runner_with_the_list(coco, tmp_path):
+    root, ann, save = coco
+    text, path = _break('negative width', root, ann)
+    save()
+    with pytest.raises(SystemExit, match=re.escape(f'{path}: {text}')):
+        train([DET_DEMO, '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+               *det_options(root, 1)])
+    assert not osp.exists(tmp_path / 'w')  # no Runner was built
+
+
+@pytest.mark.slow
+def test_train_with_drop_bad_data_logs_the_count(coco, tmp_path):
+    root, ann, save = coco
+    _break('1x4000 image', root, ann)
+    save()
+    done = subprocess.run(
+        [sys.executable, 'tools/train.py', DET_DEMO, '--work-dir',
+         str(tmp_path / 'w'), '--drop-bad-data', '--cfg-options',
+         *det_options(root, 1)], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    log = done.stdout + done.stderr
+    assert 'image id 1: degenerate image' in log
+    assert '--drop-bad-data: dropped 1 images' in log
+    assert osp.isfile(tmp_path / 'w' / 'epoch_1.pth')
+
+
+@pytest.fixture
+def ade(ade_shapes, tmp_path):
+    root = str(tmp_path / 'ade')
+    shutil.copytree(ade_shapes, root)
+    return root
+
+
+def _seg_cfg(root, work_dir='work_dirs/unused'):
+    cfg = Config.fromfile(osp.join(ROOT, SEG_DEMO))
+    for split in ('train', 'val', 'test'):
+        cfg[f'{split}_dataloader'].dataset.data_root = root
+    cfg.work_dir = work_dir
+    return cfg
+
+
+def test_bad_segmentation_data_is_named(ade):
+    images = osp.join(ade, 'images', 'training')
+    labels = osp.join(ade, 'annotations', 'training')
+    shutil.move(osp.join(labels, '000000.png'), osp.join(ade, 'moved.png'))
+    open(osp.join(images, '000001.png'), 'w').close()
+    cv2.imwrite(osp.join(labels, '000002.png'), np.ones((10, 20), np.uint8))
+    with pytest.raises(SystemExit) as error:
+        check_data(_seg_cfg(ade))
+    message = str(error.value)
+    assert f'{labels}/000000.png: label map: file not found' in message
+    assert f'{images}/000001.png: image: zero-byte file' in message
+    assert f'{images}/000002.png: image: size mismatch' in message
+
+
+def test_segmentation_drop_lists_the_good_samples(ade, tmp_path):
+    labels = osp.join(ade, 'annotations', 'training')
+    shutil.move(osp.join(labels, '000003.png'), osp.join(ade, 'moved.png'))
+    cfg = _seg_cfg(ade, str(tmp_path / 'work'))
+    result, = check_data(cfg, drop_bad_data=True)
+    assert result.dropped['images'] == 1
+    with open(cfg.train_dataloader.dataset.ann_file) as f:
+        assert f.read().split() == ['000000', '000001', '000002']
+    from mmseg.registry import DATASETS
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    assert len(dataset) == 3  # mmseg reads the list
+
+
+def test_resize_limit_follows_the_pipeline():
+    demo = resize_targets(Config.fromfile(
+        osp.join(ROOT, DET_DEMO)).train_dataloader.dataset.pipeline)
+    full = resize_targets(Config.fromfile(osp.join(
+        ROOT, 'configs/detection/maskrcnn_hiri_s_3x.py')
+    ).train_dataloader.dataset.pipeline)
+    assert demo == [(192, 192)]
+    # 3x: RandomChoiceResize scales, also inside RandomChoice.
+    assert (2666, 960) in full and (2666, 800) in full
+    from hiri_mm.openmmlab.config_checks import degenerate
+    assert degenerate((5, 4000), demo) and not degenerate((5, 4000), full)
+    assert degenerate((3, 30), []) and not degenerate((40, 30), demo)
+
+
+def test_first_twenty_problems_and_counts():
+    problems = [Problem(f'f{i}.jpg', f'image id {i}', 'zero-byte file')
+                for i in range(25)] + [Problem('a.json', 'x', 'invalid box')]
+    text = format_problems(problems, can_drop=True)
+    assert 'f19.jpg' in text and 'f20.jpg' not in text
+    assert f'... and {26 - SHOWN_PROBLEMS} more' in text
+    assert 'Counts: zero-byte file: 25, invalid box: 1' in text
+
+
+def test_classification_configs_are_skipped():
+    cfg = Config.fromfile(osp.join(ROOT, CLASSIFICATION))
+    from hiri_mm.openmmlab.config_checks import check_strides
+    assert check_data(cfg, ('train', 'val')) == []
+    check_strides(cfg)  # no HIRIViT + FPN: nothing to check
+
+
+def test_train_checks_strides_before_the_runner(coco_shapes, tmp_path):
+    with pytest.raises(SystemExit, match=r'anchor_generator.strides '
+                       r'\[4, 8, 16, 32, 64\] != FPN level strides'):
+        train([DET_DEMO, '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+               *det_options(coco_shapes, 1),
+               'model.rpn_head.anchor_generator.strides=[4,8,16,32,64]'])
+    assert not osp.exists(tmp_path / 'w')
+
+
+@pytest.mark.slow
+def test_check_is_fast_on_100k_annotations(tmp_path):
+    """Generated COCO-like set: 13,700 images (one 640x480 JPEG's bytes
+    each) and 100,000 annotations (COCO's 7.3 per image), 3 bad."""
+    root = tmp_path / 'big'
+    (root / 'images').mkdir(parents=True)
+    ok, jpeg = cv2.imencode('.jpg', np.random.default_rng(0).integers(
+        0, 255, (480, 640, 3), dtype=np.uint8))
+    rng = np.random.default_rng(0)
+    images, annotations = [], []
+    for i in range(13700):
+        name = f'{i:012d}.jpg'
+        (root / 'images' / name).write_bytes(jpeg.tobytes())
+        images.append(dict(id=i, file_name=name, width=640, height=480))
+    for i in range(100000):
+        x, y = rng.uniform(0, 600), rng.uniform(0, 440)
+        annotations.append(dict(id=i, image_id=i % 13700, category_id=1,
+                                bbox=[x, y, 20., 30.], area=600.,
+                                iscrowd=0))
+    annotations[5]['bbox'][2] = -1
+    annotations[6]['category_id'] = 7
+    (root / 'images' / images[9]['file_name']).write_bytes(b'')
+    ann_file = root / 'instances.json'
+    ann_file.write_text(json.dumps(dict(
+        images=images, annotations=annotations,
+        categories=[dict(id=1, name='thing')])))
+    start = time.perf_counter()
+    result = check_coco(str(ann_file), str(root / 'images'),
+                        [dict(type='Resize', scale=(1333, 800))])
+    seconds = time.perf_counter() - start
+    print(f'\ndata check: {result.images} images, {result.annotations} '
+          f'annotations in {seconds:.2f} s')
+    assert sorted(p.kind for p in result.problems) == [
+        'invalid box', 'unknown category id', 'zero-byte file']
