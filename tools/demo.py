@@ -4,20 +4,26 @@ model on it, evaluate it and draw its predictions. CPU only, no download.
     python tools/demo.py                 # detection + segmentation
     python tools/demo.py --task det      # Mask R-CNN on COCO-style shapes
 
-Each run writes into its own work_dirs/demo_<task>/<timestamp>/, so earlier
-runs' checkpoints and logs are never overwritten.
+Each run gets a folder of its own, work_dirs/demo_<task>/<timestamp>[_<n>]/
+(created exclusively, so runs started in the same second never share one),
+and earlier runs' checkpoints and logs are never overwritten. The data sets
+under data/ are generated once, atomically, and reused while their manifest
+matches the requested sizes.
 """
 import argparse
 import glob
+import io
 import json
 import os.path as osp
 import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from mmengine.utils import ProgressBar
 
-import hiri_mm  # noqa: E402,F401
-from hiri_mm.datasets import make_ade_shapes, make_coco_shapes  # noqa: E402
+from hiri_mm.datasets import make_ade_shapes, make_coco_shapes
+from hiri_mm.datasets.synthetic import IncompleteDatasetError
+from hiri_mm.fileutils import atomic_write, make_unique_dir
+from hiri_mm.openmmlab.runner_utils import config_for, test, train
 
 TASKS = {
     'det': dict(
@@ -31,22 +37,36 @@ TASKS = {
         make_data=make_ade_shapes,
         val_images='images/validation/*.png'),
 }
+STEPS = 4  # data, train, test, draw
+
+
+def _progress(total: int) -> ProgressBar:
+    """mmengine's progress bar on stdout when it is a terminal, else mute."""
+    return ProgressBar(total, file=sys.stdout if sys.stdout.isatty()
+                       else io.StringIO())
 
 
 def run_task(name: str, num_train: int, num_val: int) -> dict:
-    from tools.test import main as test
-    from tools.train import main as train
+    """Data, training, test and drawn predictions of one task; returns the
+    test metrics."""
     task = TASKS[name]
-    if not osp.isdir(task['data_root']):
+    progress = _progress(STEPS)
+    try:
         task['make_data'](task['data_root'], num_train=num_train,
                           num_val=num_val)
-    work_dir = osp.join('work_dirs', f'demo_{name}',
-                        time.strftime('%Y%m%d_%H%M%S'))
+    except IncompleteDatasetError as e:
+        raise SystemExit(str(e)) from None
+    progress.update()
+    work_dir = make_unique_dir(osp.join('work_dirs', f'demo_{name}',
+                                        time.strftime('%Y%m%d_%H%M%S')))
+    print(f'[demo:{name}] work dir {work_dir}')
     train([task['config'], '--work-dir', work_dir])
+    progress.update()
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
-    metrics = test([task['config'], checkpoint, '--work-dir',
-                    osp.join(work_dir, 'test')])
+    metrics = test(config_for(task['config'], osp.join(work_dir, 'test')),
+                   checkpoint)
+    progress.update()
     images = sorted(glob.glob(osp.join(task['data_root'],
                                        task['val_images'])))[:4]
     vis_dir = osp.join(work_dir, 'predictions')
@@ -58,10 +78,11 @@ def run_task(name: str, num_train: int, num_val: int) -> dict:
         from mmseg.apis import MMSegInferencer
         MMSegInferencer(task['config'], checkpoint, device='cpu')(
             images, out_dir=vis_dir)
+    progress.update()
     metrics = {k: float(v) for k, v in metrics.items()}
-    with open(osp.join(work_dir, 'demo_metrics.json'), 'w') as f:
-        json.dump(metrics, f, indent=2)
-    print(f'[demo:{name}] metrics: {json.dumps(metrics)}')
+    atomic_write(osp.join(work_dir, 'demo_metrics.json'),
+                 json.dumps(metrics, indent=2))
+    print(f'\n[demo:{name}] metrics: {json.dumps(metrics)}')
     print(f'[demo:{name}] predictions drawn in {vis_dir}/vis')
     return metrics
 

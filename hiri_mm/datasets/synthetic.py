@@ -16,15 +16,24 @@ reads the classes of :data:`SEG_CLASSES`::
     root/images/{training,validation}/*.png
     root/annotations/{training,validation}/*.png
 """
+import glob
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Tuple
+import shutil
+import sys
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
+from ..fileutils import pid_alive
+
 SHAPE_CLASSES = ('circle', 'square', 'triangle')
+# Bump when the generated data change: sets of another version are rebuilt.
+GENERATOR_VERSION = 1
+# Written last into a generated set: its kind, version and parameters.
+MANIFEST = 'hiri_mm_manifest.json'
 SEG_CLASSES = ('background', ) + SHAPE_CLASSES
 # Mean BGR colour of each class; every instance varies around it.
 _COLOURS = ((40, 40, 220), (40, 200, 40), (220, 120, 30))
@@ -80,66 +89,169 @@ def _mask_to_coco(mask: np.ndarray) -> Dict:
                 area=float(mask.sum()), iscrowd=0)
 
 
+def _track(items: Sequence[int]) -> Iterable[int]:
+    """``items`` with mmengine's progress bar when stdout is a terminal."""
+    if not sys.stdout.isatty():
+        return items
+    from mmengine.utils import track_iter_progress
+    return track_iter_progress(items)
+
+
+class IncompleteDatasetError(RuntimeError):
+    """A data folder exists that is not a complete generated set."""
+
+
+def read_manifest(root: str) -> Optional[dict]:
+    """The manifest of a generated set, or None (missing or unreadable)."""
+    try:
+        with open(osp.join(root, MANIFEST)) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _remove_stale_builds(root: str) -> None:
+    """Delete the build folders that killed generators left next to root."""
+    for folder in glob.glob(glob.escape(root) + '.partial-*'):
+        pid = folder.rsplit('-', 1)[-1]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _build(root: str, manifest: dict,
+           write: Callable[[str], None]) -> bool:
+    """Make ``root`` hold the set that ``manifest`` describes.
+
+    A set with the same manifest is reused. Otherwise ``write`` fills a
+    build folder next to ``root`` (``<root>.partial-<pid>``), the manifest
+    is written last, and the folder is renamed into place, so ``root`` is
+    never a half-made set. A generated set with another manifest (other
+    counts, size, seed or generator version) is replaced. Returns whether
+    it generated.
+
+    Raises:
+        IncompleteDatasetError: ``root`` is a non-empty folder without a
+            manifest (half-made by an older version, or not generated).
+    """
+    root = osp.abspath(root)
+    existing = read_manifest(root)
+    if existing == manifest:
+        return False
+    if existing is None and osp.isdir(root) and os.listdir(root):
+        raise IncompleteDatasetError(
+            f'{root} exists but has no {MANIFEST}: it is not a complete '
+            f'generated data set (perhaps one interrupted by an older '
+            f'version). Delete it to generate it again: rm -r {root}')
+    _remove_stale_builds(root)
+    build = f'{root}.partial-{os.getpid()}'
+    shutil.rmtree(build, ignore_errors=True)
+    try:
+        write(build)
+        with open(osp.join(build, MANIFEST), 'w') as f:
+            json.dump(manifest, f, indent=2)
+        old = f'{root}.old-{os.getpid()}'
+        if existing is not None:
+            os.rename(root, old)
+        try:
+            os.replace(build, root)  # also over an empty folder
+        except OSError:
+            # Another generator got there first: use its set if it matches.
+            if read_manifest(root) != manifest:
+                raise
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+    return True
+
+
 def make_coco_shapes(root: str, num_train: int = 64, num_val: int = 16,
                      size: int = 192, max_objects: int = 3,
                      seed: int = 0) -> Dict[str, str]:
-    """Write a COCO-format instance segmentation set; return its paths."""
-    rng = np.random.default_rng(seed)
-    categories = [dict(id=i + 1, name=n) for i, n in enumerate(SHAPE_CLASSES)]
-    paths = {}
-    for split, count in (('train2017', num_train), ('val2017', num_val)):
-        os.makedirs(osp.join(root, split), exist_ok=True)
-        images, annotations = [], []
-        for i in range(count):
-            img, instances = _draw_image(rng, size,
-                                         _random_labels(rng, max_objects))
-            name = f'{i:06d}.png'
-            cv2.imwrite(osp.join(root, split, name), img)
-            images.append(dict(id=i + 1, file_name=name, height=size,
-                               width=size))
-            for label, mask in instances:
-                annotations.append(dict(
-                    id=len(annotations) + 1, image_id=i + 1,
-                    category_id=label + 1, **_mask_to_coco(mask)))
-        ann_file = osp.join(root, 'annotations', f'instances_{split}.json')
-        os.makedirs(osp.dirname(ann_file), exist_ok=True)
-        with open(ann_file, 'w') as f:
-            json.dump(dict(images=images, annotations=annotations,
-                           categories=categories), f)
-        paths[split] = ann_file
-    return paths
+    """Generate (or reuse, see :func:`_build`) a COCO-format instance
+    segmentation set under ``root``; return its annotation files by split.
+    """
+    manifest = dict(kind='coco_shapes', version=GENERATOR_VERSION,
+                    num_train=num_train, num_val=num_val, size=size,
+                    max_objects=max_objects, seed=seed)
+    splits = (('train2017', num_train), ('val2017', num_val))
+
+    def write(folder: str) -> None:
+        rng = np.random.default_rng(seed)
+        categories = [dict(id=i + 1, name=n)
+                      for i, n in enumerate(SHAPE_CLASSES)]
+        os.makedirs(osp.join(folder, 'annotations'))
+        for split, count in splits:
+            os.makedirs(osp.join(folder, split))
+            images, annotations = [], []
+            for i in _track(range(count)):
+                img, instances = _draw_image(
+                    rng, size, _random_labels(rng, max_objects))
+                name = f'{i:06d}.png'
+                cv2.imwrite(osp.join(folder, split, name), img)
+                images.append(dict(id=i + 1, file_name=name, height=size,
+                                   width=size))
+                for label, mask in instances:
+                    annotations.append(dict(
+                        id=len(annotations) + 1, image_id=i + 1,
+                        category_id=label + 1, **_mask_to_coco(mask)))
+            with open(osp.join(folder, 'annotations',
+                               f'instances_{split}.json'), 'w') as f:
+                json.dump(dict(images=images, annotations=annotations,
+                               categories=categories), f)
+
+    _build(root, manifest, write)
+    return {split: osp.join(root, 'annotations', f'instances_{split}.json')
+            for split, _ in splits}
 
 
 def make_ade_shapes(root: str, num_train: int = 64, num_val: int = 16,
                     size: int = 192, max_objects: int = 3,
                     seed: int = 0) -> None:
-    """Write a semantic segmentation set in ADE20K's folder layout."""
-    rng = np.random.default_rng(seed)
-    for split, count in (('training', num_train), ('validation', num_val)):
-        img_dir = osp.join(root, 'images', split)
-        ann_dir = osp.join(root, 'annotations', split)
-        os.makedirs(img_dir, exist_ok=True)
-        os.makedirs(ann_dir, exist_ok=True)
-        for i in range(count):
-            img, instances = _draw_image(rng, size,
-                                         _random_labels(rng, max_objects))
-            label_map = np.ones((size, size), np.uint8)
-            for label, mask in instances:
-                label_map[mask > 0] = label + 2
-            cv2.imwrite(osp.join(img_dir, f'{i:06d}.png'), img)
-            cv2.imwrite(osp.join(ann_dir, f'{i:06d}.png'), label_map)
+    """Generate (or reuse, see :func:`_build`) a semantic segmentation set
+    in ADE20K's folder layout under ``root``."""
+    manifest = dict(kind='ade_shapes', version=GENERATOR_VERSION,
+                    num_train=num_train, num_val=num_val, size=size,
+                    max_objects=max_objects, seed=seed)
+
+    def write(folder: str) -> None:
+        rng = np.random.default_rng(seed)
+        for split, count in (('training', num_train),
+                             ('validation', num_val)):
+            img_dir = osp.join(folder, 'images', split)
+            ann_dir = osp.join(folder, 'annotations', split)
+            os.makedirs(img_dir)
+            os.makedirs(ann_dir)
+            for i in _track(range(count)):
+                img, instances = _draw_image(
+                    rng, size, _random_labels(rng, max_objects))
+                label_map = np.ones((size, size), np.uint8)
+                for label, mask in instances:
+                    label_map[mask > 0] = label + 2
+                cv2.imwrite(osp.join(img_dir, f'{i:06d}.png'), img)
+                cv2.imwrite(osp.join(ann_dir, f'{i:06d}.png'), label_map)
+
+    _build(root, manifest, write)
 
 
 def make_shape_classification(root: str, num_train: int = 32,
                               num_val: int = 16, size: int = 64,
                               seed: int = 0) -> None:
-    """Write ``root/{train,val}/<class>/*.png``, one shape per image and
-    ``num_train`` / ``num_val`` images per class (torchvision ImageFolder)."""
-    rng = np.random.default_rng(seed)
-    for split, count in (('train', num_train), ('val', num_val)):
-        for label, name in enumerate(SHAPE_CLASSES):
-            folder = osp.join(root, split, name)
-            os.makedirs(folder, exist_ok=True)
-            for i in range(count):
-                img, _ = _draw_image(rng, size, [label], radius=(0.25, 0.4))
-                cv2.imwrite(osp.join(folder, f'{i:05d}.png'), img)
+    """Generate (or reuse, see :func:`_build`) ``root/{train,val}/<class>/
+    *.png``, one shape per image and ``num_train`` / ``num_val`` images per
+    class (torchvision ImageFolder)."""
+    manifest = dict(kind='shape_classification', version=GENERATOR_VERSION,
+                    num_train=num_train, num_val=num_val, size=size,
+                    seed=seed)
+
+    def write(folder: str) -> None:
+        rng = np.random.default_rng(seed)
+        for split, count in (('train', num_train), ('val', num_val)):
+            for label, name in enumerate(SHAPE_CLASSES):
+                path = osp.join(folder, split, name)
+                os.makedirs(path)
+                for i in _track(range(count)):
+                    img, _ = _draw_image(rng, size, [label],
+                                         radius=(0.25, 0.4))
+                    cv2.imwrite(osp.join(path, f'{i:05d}.png'), img)
+
+    _build(root, manifest, write)
