@@ -1,24 +1,37 @@
-"""Side-by-side efficiency of HIRI-ViT and the backbones a user would pick
-instead: params, GFLOPs, latency, throughput and peak memory, measured with
-one FLOP counter and one timing method for every model.
+"""Speed of HIRI-ViT beside the backbones users pick instead, with torch
+and timm alone (mmdet, fastervit and mmpretrain peers join when installed).
 
-    python tools/analysis/benchmark.py --setting cls --device cpu --quick
-    python tools/analysis/benchmark.py --setting det --device cuda --amp
-    python tools/analysis/benchmark.py --sweep --device cpu --quick
-    python tools/analysis/benchmark.py --deploy --device cpu
+    python tools/analysis/benchmark.py --device cuda --amp --channels-last --compile --deploy
+    python tools/analysis/benchmark.py --device cpu --setting cls --measure latency --deploy
+    python tools/analysis/benchmark.py --quick ...          # small sizes, for tests
 
-Settings (HIRI-ViT always at twice the peers' resolution):
-    cls: HIRI-ViT at 448x448, peers at 224x224 (--quick: 224 vs 112)
-    det: HIRI-ViT at 1600x2666, peers at 800x1333 (--quick: 512x832 vs 256x416)
+Run from the repository root (``PYTHONPATH=.`` if hiri_mm is not
+installed). Settings, HIRI-ViT always at twice the peers' resolution:
 
-Every model is measured in a fresh subprocess (peak memory is then its own),
-as a feature extractor (no classifier head), in eval mode under no_grad.
-Latency is the median over ``--repeats`` timed runs after ``--warmup``
-runs, with the inter-quartile range as spread. FLOPs are multiply-adds
-counted by mmengine.analysis plus hiri_mm's attention handle. Peers that
-cannot be built here (a package that does not install beside the pins) are
-listed as skipped with the reason. Writes ``<out-dir>/<name>.md`` and
-``.csv``; ``--sweep`` also draws ``sweep.png``.
+    cls  HIRI-ViT 448x448, peers 224x224
+    det  HIRI-ViT 1600x2666, peers 800x1333 (Swin-T 800x1344: its patches
+         and windows need a long side divisible by 32); plain-ViT and
+         MaxViT peers are left out (no detection pyramid / fixed grids)
+
+Measures (``--measure``, any of):
+
+    throughput  images/s at ``--batch`` (default 128 on CUDA, 8 on CPU)
+    latency     ms per image at batch 1
+    train       images/s of a training step (forward, backward of the
+                outputs' mean, AdamW step) at ``--train-batch`` (default
+                64 on CUDA, 4 on CPU); ``--amp`` trains in bfloat16
+    peak memory of each measure (CUDA allocator; not measured on CPU)
+
+Inference runs in eval mode under ``torch.inference_mode``, with fp16
+autocast on CUDA (bfloat16 on CPU) when ``--amp`` is given. ``--compile``
+adds ``torch.compile``'d rows, ``--deploy`` adds HIRI-ViT after
+``switch_to_deploy()``. Every model is measured in a fresh subprocess;
+times are medians of ``torch.utils.benchmark.Timer.blocked_autorange``
+(inter-quartile range as spread). Multiply-adds (GMACs) of one image are
+counted as tools/analysis/get_flops.py counts them when mmengine is
+installed, else with ``torch.utils.flop_counter`` (which leaves out norms:
+about 5% less for HIRI-ViT); ``env.json`` names the counter. Writes ``<out-dir>/<setting>.md``, ``.csv`` and ``env.json``;
+ratios are against Swin-T in the same variant.
 """
 import argparse
 import csv
@@ -26,295 +39,420 @@ import json
 import multiprocessing as mp
 import os
 import os.path as osp
-import resource
-import statistics
+import platform
 import sys
-import time
-from typing import Callable, Dict, List, Tuple
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
+from torch.utils.benchmark import Timer
+from torch.utils.flop_counter import FlopCounterMode
+from tqdm import tqdm
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+Size = Tuple[int, int]
 
 
 class Features(nn.Module):
-    """Wrap a model so that forward returns its feature maps only."""
+    """A model whose forward returns its feature maps (or tokens) only."""
 
     def __init__(self, model: nn.Module, method: str) -> None:
         super().__init__()
         self.model, self.method = model, method
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor):
         return getattr(self.model, self.method)(x)
 
 
-def _hiri(arch: str, deploy: bool = False,
-          sr_ratios: Tuple[int, int] = (1, 1)) -> Callable:
-    def build(hw):
+@dataclass
+class Spec:
+    """How to build one model.
+
+    Attributes:
+        build: ``(input size) -> nn.Module`` returning feature maps.
+        hiri: HIRI-ViT (fed twice the peers' resolution).
+        settings: The settings it takes part in.
+        size: Input size overrides per setting (e.g. Swin-T's 800x1344).
+        needs: A module that must be importable, else the row is skipped.
+    """
+    build: Callable[[Size], nn.Module]
+    hiri: bool = False
+    settings: Tuple[str, ...] = ('cls', 'det')
+    size: Dict[str, Size] = field(default_factory=dict)
+    needs: Optional[str] = None
+
+
+def _hiri(arch: str) -> Callable[[Size], nn.Module]:
+    def build(hw: Size) -> nn.Module:
         from hiri_mm import HIRIViT
-        model = HIRIViT(arch, sr_ratios=sr_ratios)
-        model.eval()
-        return model.switch_to_deploy() if deploy else model
+        return HIRIViT(arch)
     return build
 
 
-def _mmdet(name: str) -> Callable:
-    def build(hw):
-        from mmdet.registry import MODELS
-        from mmengine.registry import init_default_scope
-        init_default_scope('mmdet')
-        cfg = {
-            'swin_t': dict(type='SwinTransformer', embed_dims=96,
-                           depths=[2, 2, 6, 2], num_heads=[3, 6, 12, 24]),
-            'pvtv2_b2': dict(type='PyramidVisionTransformerV2',
-                             embed_dims=64, num_layers=[3, 4, 6, 3]),
-            'resnet50': dict(type='ResNet', depth=50),
-        }[name]
-        return MODELS.build(cfg)
+def _timm(name: str, sized: bool = False) -> Callable[[Size], nn.Module]:
+    """A timm model as a feature extractor; ``sized`` models are built for
+    the input size (their patch grid is fixed at construction)."""
+    def build(hw: Size) -> nn.Module:
+        import timm
+        kwargs = dict(img_size=hw) if sized else {}
+        return timm.create_model(name, features_only=True, **kwargs)
     return build
 
 
-def _convnext_t(hw):
+def _deit_s(hw: Size) -> nn.Module:
     import timm
-    return Features(timm.create_model('convnext_tiny'), 'forward_features')
+    return Features(timm.create_model('deit_small_patch16_224', num_classes=0,
+                                      dynamic_img_size=True),
+                    'forward_features')
 
 
-def _fastervit_0(hw):
+def _mmdet_swin_t(hw: Size) -> nn.Module:
+    from mmdet.models.backbones import SwinTransformer
+    return SwinTransformer(embed_dims=96, depths=[2, 2, 6, 2],
+                           num_heads=[3, 6, 12, 24])
+
+
+def _fastervit_0(hw: Size) -> nn.Module:
     from fastervit.models.faster_vit_any_res import faster_vit_0_any_res
-    model = faster_vit_0_any_res(resolution=list(hw))
-    return Features(model, 'forward_features')
+    return Features(faster_vit_0_any_res(resolution=list(hw)),
+                    'forward_features')
 
 
-def _hivit_t(hw):
+def _hivit_t(hw: Size) -> nn.Module:
     from mmpretrain.models.backbones import HiViT
-    return HiViT(arch='tiny', img_size=hw[0]) if hw[0] == hw[1] else \
-        HiViT(arch='tiny', img_size=hw)
+    return HiViT(arch='tiny', img_size=hw)
 
 
-# name -> (builder, True for HIRI-ViT: it gets twice the peers' input)
-MODELS: Dict[str, Tuple[Callable, bool]] = {
-    'HIRI-ViT-S': (_hiri('s'), True),
-    'HIRI-ViT-B': (_hiri('b'), True),
-    'HIRI-ViT-L': (_hiri('l'), True),
-    # Key/value reduction in stage 4: global attention there is quadratic in
-    # the token count, which dominates at detection resolution.
-    'HIRI-ViT-S sr(2,1)': (_hiri('s', sr_ratios=(2, 1)), True),
-    'Swin-T': (_mmdet('swin_t'), False),
-    'PVTv2-B2': (_mmdet('pvtv2_b2'), False),
-    'ResNet-50': (_mmdet('resnet50'), False),
-    'ConvNeXt-T': (_convnext_t, False),
-    'FasterViT-0': (_fastervit_0, False),
-    'HiViT-T': (_hivit_t, False),
+SWIN_DET = (800, 1344)
+MODELS: Dict[str, Spec] = {
+    'HIRI-ViT-S': Spec(_hiri('s'), hiri=True),
+    'HIRI-ViT-B': Spec(_hiri('b'), hiri=True),
+    'HIRI-ViT-L': Spec(_hiri('l'), hiri=True),
+    'Swin-T': Spec(_timm('swin_tiny_patch4_window7_224', sized=True),
+                   size=dict(det=SWIN_DET)),
+    'PVTv2-B2': Spec(_timm('pvt_v2_b2')),
+    'ConvNeXt-T': Spec(_timm('convnext_tiny')),
+    'ResNet-50': Spec(_timm('resnet50')),
+    'DeiT-S': Spec(_deit_s, settings=('cls', )),
+    'MaxViT-T': Spec(_timm('maxvit_tiny_tf_224'), settings=('cls', )),
+    'MaxViT-L': Spec(_timm('maxvit_large_tf_224'), settings=('cls', )),
+    'Swin-T (mmdet)': Spec(_mmdet_swin_t, needs='mmdet',
+                           size=dict(det=SWIN_DET)),
+    'FasterViT-0': Spec(_fastervit_0, needs='fastervit'),
+    'HiViT-T': Spec(_hivit_t, needs='mmpretrain', settings=('cls', )),
 }
+DEFAULT_MODELS = ['HIRI-ViT-S', 'HIRI-ViT-B', 'HIRI-ViT-L', 'Swin-T',
+                  'PVTv2-B2', 'ConvNeXt-T', 'ResNet-50', 'DeiT-S',
+                  'MaxViT-T', 'MaxViT-L', 'Swin-T (mmdet)', 'FasterViT-0',
+                  'HiViT-T']
+# (HIRI-ViT input, peers' input) per setting; --quick keeps the 2x relation.
 SIZES = {
     ('cls', False): ((448, 448), (224, 224)),
-    ('cls', True): ((224, 224), (112, 112)),
+    ('cls', True): ((128, 128), (64, 64)),
     ('det', False): ((1600, 2666), (800, 1333)),
-    ('det', True): ((512, 832), (256, 416)),
+    ('det', True): ((256, 448), (128, 224)),
 }
 
 
-def _rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def input_size(name: str, setting: str, quick: bool) -> Size:
+    spec = MODELS[name]
+    if spec.size.get(setting) and not quick:
+        return spec.size[setting]
+    hiri, peer = SIZES[(setting, quick)]
+    return hiri if spec.hiri else peer
 
 
-def measure(name: str, build: Callable, hw: Tuple[int, int], args) -> dict:
-    """Params, GFLOPs, latency, throughput and peak memory of one model."""
-    import hiri_mm  # noqa: F401
-    from hiri_mm.openmmlab.analysis import count_params, flop_analyzer
-    torch.set_num_threads(args.threads or torch.get_num_threads())
-    device = torch.device(args.device)
-    model = build(hw)
-    model.eval()  # not chained: some mmdet backbones' train() returns None
-    row = dict(model=name, input=f'{hw[0]}x{hw[1]}', batch=args.batch_size,
-               params_m=count_params(model) / 1e6)
+def flop_counter() -> str:
+    """mmengine's counter (with hiri_mm's attention handle, as in
+    tools/analysis/get_flops.py) when mmengine is installed, else torch's
+    (convolutions, matrix products and attention only: no norms)."""
+    from importlib.util import find_spec
+    return 'mmengine' if find_spec('mmengine') else 'torch'
+
+
+def count_gmacs(model: nn.Module, x: torch.Tensor) -> float:
+    """Multiply-adds of one forward, in billions."""
     with torch.no_grad():
-        row['gflops'] = flop_analyzer(
-            model, (torch.zeros(1, 3, *hw), )).total() / 1e9
-    model = model.to(device)
-    x = torch.randn(args.batch_size, 3, *hw, device=device)
-    if args.channels_last:
-        model, x = model.to(memory_format=torch.channels_last), \
-            x.to(memory_format=torch.channels_last)
-    amp = torch.autocast(device.type, enabled=args.amp,
-                         dtype=torch.float16 if device.type == 'cuda'
-                         else torch.bfloat16)
-    sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: 0)
-    base_rss = _rss_mib()
-    if device.type == 'cuda':
-        torch.cuda.reset_peak_memory_stats()
-    times = []
-    with torch.no_grad(), amp:
-        for i in range(args.warmup + args.repeats):
-            sync()
-            start = time.perf_counter()
+        if flop_counter() == 'mmengine':
+            from hiri_mm.openmmlab.analysis import flop_analyzer
+            return flop_analyzer(model, (x, )).total() / 1e9
+        with FlopCounterMode(display=False) as counter:
             model(x)
-            sync()
-            if i >= args.warmup:
-                times.append(time.perf_counter() - start)
-    q = statistics.quantiles(times, n=4) if len(times) > 1 else times * 3
-    row.update(latency_ms=1e3 * statistics.median(times),
-               iqr_ms=1e3 * (q[2] - q[0]),
-               throughput=args.batch_size / statistics.median(times))
-    row['peak_mem_mib'] = torch.cuda.max_memory_allocated() / 2**20 \
-        if device.type == 'cuda' else _rss_mib() - base_rss
-    row['gmacs_per_s'] = row['gflops'] * args.batch_size / \
-        statistics.median(times)
+    return counter.get_total_flops() / 2e9
+
+
+def _outputs_mean(out) -> torch.Tensor:
+    """A scalar that depends on every output map."""
+    if isinstance(out, torch.Tensor):
+        return out.float().mean()
+    return sum(o.float().mean() for o in out)
+
+
+def _time(fn: Callable[[], object], warmup: int,
+          min_run_time: float) -> Tuple[float, float]:
+    """(median, inter-quartile range) of ``fn`` in seconds."""
+    for _ in range(warmup):
+        fn()
+    m = Timer('fn()', globals=dict(fn=fn)).blocked_autorange(
+        min_run_time=min_run_time)
+    return m.median, m.iqr
+
+
+def _peak_mib(device: torch.device) -> Optional[float]:
+    if device.type != 'cuda':
+        return None
+    return torch.cuda.max_memory_allocated(device) / 2**20
+
+
+def _reset_peak(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def measure(name: str, variant: str, setting: str, args) -> dict:
+    """One row: params, GMACs and every requested measure of one model."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    hw = input_size(name, setting, args.quick)
+    model = MODELS[name].build(hw).to(device)
+    model.eval()
+    row = dict(setting=setting, model=name, variant=variant,
+               input=f'{hw[0]}x{hw[1]}',
+               params_m=sum(p.numel() for p in model.parameters()) / 1e6,
+               gmacs=count_gmacs(model, torch.zeros(1, 3, *hw,
+                                                    device=device)))
+    if 'deploy' in variant:
+        model.switch_to_deploy()
+    fmt = torch.channels_last if args.channels_last else \
+        torch.contiguous_format
+    model = model.to(memory_format=fmt)
+    run = torch.compile(model) if 'compiled' in variant else model
+    infer_dtype = torch.float16 if device.type == 'cuda' else torch.bfloat16
+
+    def images(n: int) -> torch.Tensor:
+        return torch.randn(n, 3, *hw, device=device).contiguous(
+            memory_format=fmt)
+
+    def infer(x: torch.Tensor) -> Callable[[], object]:
+        def fn():
+            with torch.inference_mode(), torch.autocast(
+                    device.type, infer_dtype, enabled=args.amp):
+                return run(x)
+        return fn
+
+    if 'throughput' in args.measure:
+        _reset_peak(device)
+        median, iqr = _time(infer(images(args.batch)), args.warmup,
+                            args.min_run_time)
+        row.update(throughput=args.batch / median,
+                   throughput_iqr=args.batch * iqr / median**2,
+                   infer_peak_mib=_peak_mib(device))
+    if 'latency' in args.measure:
+        median, iqr = _time(infer(images(1)), args.warmup,
+                            args.min_run_time)
+        row.update(latency_ms=1e3 * median, latency_iqr_ms=1e3 * iqr)
+    if 'train' in args.measure and 'deploy' not in variant:
+        model.train()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+        x = images(args.train_batch)
+
+        def step():
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(device.type, torch.bfloat16,
+                                enabled=args.amp):
+                loss = _outputs_mean(run(x))
+            loss.backward()
+            optimizer.step()
+
+        _reset_peak(device)
+        median, iqr = _time(step, args.warmup, args.min_run_time)
+        row.update(train_throughput=args.train_batch / median,
+                   train_peak_mib=_peak_mib(device))
     return row
 
 
-def _child(queue, name, hw, args, deploy):
+def _child(queue, name: str, variant: str, setting: str, args) -> None:
     try:
-        build = _hiri(name.split('-')[-1].lower(), True) if deploy else \
-            MODELS[name][0]
-        row = measure(name + (' (deploy)' if deploy else ''), build, hw, args)
-        queue.put(row)
-    except Exception as e:  # a peer that cannot be built here
-        queue.put(dict(model=name, skipped=f'{type(e).__name__}: {e}'[:200]))
+        queue.put(measure(name, variant, setting, args))
+    except Exception as e:  # a peer that cannot be built or run here
+        queue.put(dict(setting=setting, model=name, variant=variant,
+                       skipped=f'{type(e).__name__}: {e}'[:160]))
 
 
-def run_isolated(name: str, hw: Tuple[int, int], args,
-                 deploy: bool = False) -> dict:
-    """:func:`measure` in a fresh process, so peak memory is the model's."""
+def run_isolated(name: str, variant: str, setting: str, args) -> dict:
+    """:func:`measure` in a fresh process: peak memory and allocator state
+    are the model's own, and a crash cannot take the others down."""
+    spec = MODELS[name]
+    if spec.needs:
+        from importlib.util import find_spec
+        if find_spec(spec.needs) is None:
+            return dict(setting=setting, model=name, variant=variant,
+                        skipped=f'{spec.needs} is not installed')
     ctx = mp.get_context('spawn')
     queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(queue, name, hw, args, deploy))
+    proc = ctx.Process(target=_child,
+                       args=(queue, name, variant, setting, args))
     proc.start()
     row = queue.get()
     proc.join()
     return row
 
 
-def gemm_rate(device: str, n: int = 2048, trials: int = 7) -> float:
-    """This machine's fp32 matrix-multiply rate in GMAC/s: the best of
-    ``trials`` timed n x n products (shared machines are noisy; the best
-    trial is the attainable peak)."""
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
-    sync = torch.cuda.synchronize if device == 'cuda' else (lambda: 0)
-    a @ b
-    best = float('inf')
-    for _ in range(trials):
-        sync()
-        start = time.perf_counter()
-        a @ b
-        sync()
-        best = min(best, time.perf_counter() - start)
-    return n**3 / best / 1e9
+COLUMNS = ['setting', 'model', 'variant', 'input', 'params_m', 'gmacs',
+           'throughput', 'throughput_iqr', 'infer_peak_mib', 'latency_ms',
+           'latency_iqr_ms', 'train_throughput', 'train_peak_mib',
+           'throughput_vs_swin', 'latency_vs_swin', 'train_vs_swin',
+           'skipped']
 
 
-COLUMNS = ['model', 'input', 'side', 'batch', 'params_m', 'gflops', 'latency_ms',
-           'iqr_ms', 'throughput', 'peak_mem_mib', 'gmacs_per_s',
-           'gemm_fraction', 'skipped']
+def add_ratios(rows: List[dict]) -> None:
+    """Throughput, latency and training speed relative to Swin-T (timm) of
+    the same setting and variant (eager/compiled); >1 means faster."""
+    swin = {(r['setting'], r['variant'].replace(' deploy', '')): r
+            for r in rows if r['model'] == 'Swin-T' and 'skipped' not in r}
+    for r in rows:
+        ref = swin.get((r['setting'], r['variant'].replace(' deploy', '')))
+        if ref is None or 'skipped' in r:
+            continue
+        for key, out, faster in (('throughput', 'throughput_vs_swin', True),
+                                 ('latency_ms', 'latency_vs_swin', False),
+                                 ('train_throughput', 'train_vs_swin',
+                                  True)):
+            if r.get(key) and ref.get(key):
+                r[out] = r[key] / ref[key] if faster else ref[key] / r[key]
 
 
-def write_tables(rows: List[dict], out_dir: str, name: str,
-                 header: str) -> str:
-    os.makedirs(out_dir, exist_ok=True)
-    with open(osp.join(out_dir, f'{name}.csv'), 'w', newline='') as f:
-        writer = csv.DictWriter(f, COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+def _cell(value, fmt: str) -> str:
+    return '' if value is None else format(value, fmt)
+
+
+def markdown(rows: List[dict], header: str) -> str:
     lines = [header, '',
-             '| model | input | params (M) | GFLOPs | latency ms (IQR) | '
-             'img/s | peak mem (MiB) |', '|---|---|---|---|---|---|---|']
+             '| model | variant | input | params (M) | GMACs | img/s | '
+             'vs Swin-T | latency ms (IQR) | vs Swin-T | train img/s | '
+             'vs Swin-T | peak MiB infer / train |',
+             '|---' * 12 + '|']
     for r in rows:
         if 'skipped' in r:
-            lines.append(f"| {r['model']} | skipped: {r['skipped']} "
-                         '| | | | | |')
+            lines.append(f"| {r['model']} | {r['variant']} | skipped: "
+                         f"{r['skipped']} |" + ' |' * 9)
             continue
+        latency = '' if r.get('latency_ms') is None else \
+            f"{r['latency_ms']:.2f} ({r.get('latency_iqr_ms', 0):.2f})"
+        peaks = ' / '.join(_cell(r.get(k), '.0f')
+                           for k in ('infer_peak_mib', 'train_peak_mib'))
         lines.append(
-            f"| {r['model']} | {r['input']} | {r['params_m']:.1f} | "
-            f"{r['gflops']:.2f} | {r['latency_ms']:.1f} "
-            f"({r['iqr_ms']:.1f}) | {r['throughput']:.1f} | "
-            f"{r['peak_mem_mib']:.0f} |")
-    text = '\n'.join(lines) + '\n'
-    with open(osp.join(out_dir, f'{name}.md'), 'w') as f:
-        f.write(text)
-    return text
+            f"| {r['model']} | {r['variant']} | {r['input']} | "
+            f"{r['params_m']:.1f} | {r['gmacs']:.2f} | "
+            f"{_cell(r.get('throughput'), ',.0f')} | "
+            f"{_cell(r.get('throughput_vs_swin'), '.2f')} | {latency} | "
+            f"{_cell(r.get('latency_vs_swin'), '.2f')} | "
+            f"{_cell(r.get('train_throughput'), ',.1f')} | "
+            f"{_cell(r.get('train_vs_swin'), '.2f')} | {peaks} |")
+    return '\n'.join(lines) + '\n'
 
 
-def sweep(args) -> List[dict]:
-    """GFLOPs and latency against input side for HIRI-S, Swin-T, PVTv2-B2."""
-    sides = [112, 160, 224, 320] if args.quick else \
-        [224, 384, 512, 640, 768, 1024]
-    rows = [dict(run_isolated(name, (s, s), args), side=s)
-            for name in ('HIRI-ViT-S', 'Swin-T', 'PVTv2-B2') for s in sides]
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for name in ('HIRI-ViT-S', 'Swin-T', 'PVTv2-B2'):
-        pts = [r for r in rows if r['model'] == name and 'skipped' not in r]
-        for ax, key in zip(axes, ('gflops', 'latency_ms')):
-            ax.plot([r['side'] for r in pts], [r[key] for r in pts], 'o-',
-                    label=name)
-    for ax, label in zip(axes, ('GFLOPs', f'latency (ms, {args.device})')):
-        ax.set_xlabel('input side (pixels)')
-        ax.set_ylabel(label)
-        ax.grid(alpha=.3)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(osp.join(args.out_dir, 'sweep.png'), dpi=100)
-    return rows
+def environment(args) -> dict:
+    import timm
+    if args.device == 'cuda':
+        device = torch.cuda.get_device_name()
+    else:
+        device = f'{platform.processor() or platform.machine()} CPU, ' \
+                 f'{args.threads or torch.get_num_threads()} threads'
+    return dict(device=device, flop_counter=flop_counter(),
+                torch=torch.__version__,
+                timm=timm.__version__, python=platform.python_version(),
+                amp=args.amp, channels_last=args.channels_last,
+                batch=args.batch, train_batch=args.train_batch,
+                quick=args.quick, measure=args.measure)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--setting', choices=['cls', 'det'], default='cls')
-    p.add_argument('--models', nargs='+', default=list(MODELS))
-    p.add_argument('--quick', action='store_true',
-                   help='smaller sizes, same 2x relation (for CPUs)')
-    p.add_argument('--sweep', action='store_true',
-                   help='resolution sweep of HIRI-S, Swin-T, PVTv2-B2')
-    p.add_argument('--deploy', action='store_true',
-                   help='HIRI-ViT-S with and without BatchNorm folding')
-    p.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    p.add_argument('--setting', nargs='+', choices=['cls', 'det'],
+                   default=['cls', 'det'])
+    p.add_argument('--models', nargs='+', choices=list(MODELS),
+                   default=DEFAULT_MODELS)
+    p.add_argument('--measure', nargs='+', default=['throughput', 'latency',
+                                                    'train'],
+                   choices=['throughput', 'latency', 'train'])
+    p.add_argument('--device', default='cuda' if torch.cuda.is_available()
+                   else 'cpu', choices=['cpu', 'cuda'])
     p.add_argument('--amp', action='store_true',
-                   help='fp16 on CUDA, bfloat16 on CPU')
+                   help='fp16 (CUDA) / bfloat16 (CPU) inference, bfloat16 '
+                   'training')
     p.add_argument('--channels-last', action='store_true')
-    p.add_argument('--batch-size', type=int, default=1)
+    p.add_argument('--compile', action='store_true',
+                   help='also measure torch.compile\'d models')
+    p.add_argument('--deploy', action='store_true',
+                   help='also measure HIRI-ViT after switch_to_deploy()')
+    p.add_argument('--batch', type=int, help='throughput batch size')
+    p.add_argument('--train-batch', type=int)
+    p.add_argument('--quick', action='store_true',
+                   help='small inputs (same 2x relation), for tests')
     p.add_argument('--warmup', type=int, default=3)
-    p.add_argument('--repeats', type=int, default=10)
+    p.add_argument('--min-run-time', type=float, default=1.,
+                   help='seconds of timed runs per measure')
     p.add_argument('--threads', type=int, default=0)
     p.add_argument('--out-dir', default='work_dirs/benchmark')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    cuda = args.device == 'cuda'
+    if cuda and not torch.cuda.is_available():
+        p.error('--device cuda: no CUDA device is visible')
+    args.batch = args.batch or (128 if cuda else 8)
+    args.train_batch = args.train_batch or (64 if cuda else 4)
+    return args
+
+
+def jobs(args) -> List[Tuple[str, str, str]]:
+    """(model, variant, setting) of every row to measure."""
+    variants = ['eager'] + (['compiled'] if args.compile else [])
+    out = []
+    for setting in args.setting:
+        for name in args.models:
+            if setting not in MODELS[name].settings:
+                continue
+            for variant in variants:
+                out.append((name, variant, setting))
+                if args.deploy and MODELS[name].hiri:
+                    out.append((name, f'{variant} deploy', setting))
+    return out
 
 
 def main(argv=None) -> List[dict]:
     args = parse_args(argv)
     os.makedirs(args.out_dir, exist_ok=True)
-    machine = (torch.cuda.get_device_name() if args.device == 'cuda' else
-               f'CPU, {torch.get_num_threads()} threads')
-    setting = dict(device=args.device, machine=machine, amp=args.amp,
-                   channels_last=args.channels_last, quick=args.quick,
-                   batch=args.batch_size, repeats=args.repeats)
-    if args.sweep:
-        rows = sweep(args)
-        name = 'sweep'
-    elif args.deploy:
-        hw = SIZES[('cls', args.quick)][0]
-        rows = [run_isolated('HIRI-ViT-S', hw, args),
-                run_isolated('HIRI-ViT-S', hw, args, deploy=True)]
-        name = 'deploy'
-    else:
-        big, small = SIZES[(args.setting, args.quick)]
-        rows = [run_isolated(m, big if MODELS[m][1] else small, args)
-                for m in args.models]
-        name = f'{args.setting}{"_quick" if args.quick else ""}'
-    gemm = gemm_rate(args.device)
-    header = (f'Setting: {json.dumps(setting)}; fp32 GEMM rate '
-              f'{gemm:.1f} GMAC/s')
-    for r in rows:
-        if 'gmacs_per_s' in r:
-            r['gemm_fraction'] = r['gmacs_per_s'] / gemm
-    print(write_tables(rows, args.out_dir, name, header))
-    for r in rows:
-        if 'gemm_fraction' in r:
-            print(f"{r['model']} {r['input']}: {r['gmacs_per_s']:.1f} GMAC/s"
-                  f" = {100 * r['gemm_fraction']:.1f}% of fp32 GEMM")
+    env = environment(args)
+    with open(osp.join(args.out_dir, 'env.json'), 'w') as f:
+        json.dump(env, f, indent=2)
+    todo = jobs(args)
+    rows = [run_isolated(*job, args)
+            for job in tqdm(todo, desc='benchmark', unit='model',
+                            disable=not sys.stderr.isatty())]
+    add_ratios(rows)
+    header = (f"{env['device']}; torch {env['torch']}, timm {env['timm']}, "
+              f"{env['flop_counter']} FLOP counter; "
+              f"AMP {'on' if args.amp else 'off'}, channels_last "
+              f"{'on' if args.channels_last else 'off'}; throughput batch "
+              f"{args.batch}, training batch {args.train_batch}")
+    for setting in args.setting:
+        part = [r for r in rows if r['setting'] == setting]
+        name = setting + ('_quick' if args.quick else '')
+        with open(osp.join(args.out_dir, f'{name}.csv'), 'w',
+                  newline='') as f:
+            writer = csv.DictWriter(f, COLUMNS)
+            writer.writeheader()
+            writer.writerows(part)
+        hiri, peer = SIZES[(setting, args.quick)]
+        text = markdown(part, f'**{setting}** (HIRI-ViT at {hiri[0]}x'
+                        f'{hiri[1]}, peers at {peer[0]}x{peer[1]}): '
+                        f'{header}')
+        with open(osp.join(args.out_dir, f'{name}.md'), 'w') as f:
+            f.write(text)
+        print(text)
     return rows
 
 
