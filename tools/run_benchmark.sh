@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Efficiency tables of the README: set up .venv, add the peers' packages
-# (requirements-bench.txt), then run every benchmark into work_dirs/benchmark.
-# Usage: bash tools/run_benchmark.sh [cpu|cuda]
+# The README's efficiency tables: set up .venv, add the optional peers'
+# packages (requirements-bench.txt), then run tools/analysis/benchmark.py.
+# Usage: bash tools/run_benchmark.sh [cpu|cuda]   (tables in work_dirs/benchmark/<device>)
+# On a machine with only torch and timm (no .venv), run the benchmark itself:
+#   PYTHONPATH=. python tools/analysis/benchmark.py --device cuda --amp --channels-last --compile --deploy
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEVICE=${1:-cpu}
 bash "$ROOT/tools/setup_env.sh"
 cd "$ROOT"
 .venv/bin/python -m pip install -q -r requirements-bench.txt
-B=(.venv/bin/python tools/analysis/benchmark.py --device "$DEVICE" --out-dir "work_dirs/benchmark/$DEVICE")
-"${B[@]}" --setting cls
-"${B[@]}" --setting det --warmup 1 --repeats 3
-"${B[@]}" --deploy --repeats 20
-"${B[@]}" --sweep --warmup 1 --repeats 3
+B=(.venv/bin/python tools/analysis/benchmark.py --device "$DEVICE" --deploy --out-dir "work_dirs/benchmark/$DEVICE")
+if [ "$DEVICE" = cuda ]; then
+  "${B[@]}" --amp --channels-last --compile
+else
+  # Two cores: fp32 batch-1 latency, the classification and detection settings.
+  "${B[@]}" --measure latency --setting cls
+  "${B[@]}" --measure latency --setting det --warmup 1 --min-run-time 0
+fi
