@@ -73,7 +73,11 @@ def test_tta_rescales_like_mmseg_at_the_configs_resolution(path):
         factor * r for r in (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)]
 
 
-@pytest.mark.parametrize('path', CONFIGS + [DEMO])
+# The full-size UPerNets take 10-20 s each on two cores: slow; the demo
+# config (same backbone and head wiring, narrower heads) runs always.
+@pytest.mark.parametrize(
+    'path', [pytest.param(c, marks=pytest.mark.slow) for c in CONFIGS] +
+    [DEMO])
 def test_config_trains_a_step_and_predicts(path):
     cfg = Config.fromfile(path)
     init_default_scope('mmseg')

@@ -28,7 +28,7 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.hub import get_config
 from mmengine.registry import MODELS, init_default_scope
-from mmengine.structures import BaseDataElement
+from mmengine.structures import BaseDataElement, InstanceData
 
 import hiri_mm
 from hiri_mm.openmmlab.analysis import (backbone_complexity,
@@ -88,10 +88,19 @@ def config_rows(path: str, shape: Optional[List[int]]) -> List[dict]:
     cfg = get_config(path) if '::' in path else Config.fromfile(path)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = MODELS.build(cfg.model)
+    # Initialised as for training: some heads' tensor mode needs sane
+    # weights (Sparse R-CNN's learnt proposal boxes).
+    model.init_weights()
     h, w = config_shape(cfg, shape)
     meta = dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
                 batch_input_shape=(h, w), scale_factor=(1., 1.))
-    traced = TensorForward(model, [BaseDataElement(metainfo=meta)])
+    # Image meta for the heads; empty ground truth for heads whose tensor
+    # mode unpacks it (Sparse R-CNN).
+    sample = BaseDataElement(
+        metainfo=meta,
+        gt_instances=InstanceData(bboxes=torch.zeros(0, 4),
+                                  labels=torch.zeros(0, dtype=torch.long)))
+    traced = TensorForward(model, [sample])
     parts = {'backbone': 'model.backbone', 'neck': 'model.neck',
              'whole model': 'model'}
     if getattr(model, 'neck', None) is None:
