@@ -109,3 +109,24 @@ def test_benchmark_deploy_compares_folded_and_unfolded(tmp_path):
     # Folding removes the BatchNorm parameters and their FLOPs only.
     assert rows[1]['params_m'] < rows[0]['params_m']
     assert rows[1]['gflops'] <= rows[0]['gflops']
+
+
+@pytest.mark.slow
+def test_get_flops_config_labels_backbone_neck_and_whole_model():
+    from mmengine.config import Config
+
+    from tools.analysis.get_flops import main
+    rows = main(['--config', DET_DEMO, '--shape', '128', '128'])
+    parts = {r['part']: r for r in rows}
+    assert list(parts) == ['backbone', 'neck', 'whole model']
+    assert all(r['input'] == (128, 128) for r in rows)
+    # "backbone" is the config's HIRIViT alone, counted the same way.
+    backbone_cfg = Config.fromfile(DET_DEMO).model.backbone
+    backbone = HIRIViT(**{k: v for k, v in backbone_cfg.items()
+                          if k not in ('type', '_delete_')})
+    assert (parts['backbone']['params'], parts['backbone']['flops']) == \
+        backbone_complexity(backbone, (3, 128, 128))
+    whole = parts['whole model']
+    assert whole['params'] > parts['backbone']['params'] + parts['neck'][
+        'params']
+    assert whole['flops'] > parts['backbone']['flops'] + parts['neck']['flops']
