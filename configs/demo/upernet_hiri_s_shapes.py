@@ -84,7 +84,7 @@ tta_pipeline = [
              for s in (144, 192, 240)],
             [dict(type='RandomFlip', prob=0., direction='horizontal'),
              dict(type='RandomFlip', prob=1., direction='horizontal')],
-            [dict(type='LoadAnnotations', reduce_zero_label=True)],
+            [dict(type='LoadAnnotations')],  # the dataset's reduce_zero_label
             [dict(type='PackSegInputs')],
         ])
 ]

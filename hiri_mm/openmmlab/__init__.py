@@ -12,9 +12,11 @@ from .backbone import HIRIViT
 from .checkpoint import allow_runner_checkpoints, use_safe_loaders
 from . import classification  # noqa: F401  (ImageNet pretraining pieces)
 from .hooks import AtomicCheckpointHook, RNGStateHook
+from .mim import register_config_scope
 
 allow_runner_checkpoints()
 use_safe_loaders()
+register_config_scope()
 
 __all__ = ['HIRIViT', 'AtomicCheckpointHook', 'RNGStateHook',
            'allow_runner_checkpoints', 'use_safe_loaders']
