@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 import torch
 import torch.distributed as dist
 from mmengine.config import Config, DictAction
-from mmengine.logging import MMLogger, print_log
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from .config_checks import (check_data, check_dataset_paths,
@@ -173,12 +173,12 @@ def train(argv: Optional[Sequence[str]] = None) -> Runner:
     check_dataset_paths(cfg, splits)
     check_num_classes(cfg)
     check_strides(cfg)
-    logger = MMLogger.get_instance('hiri_mm', log_level='INFO')
     if upgraded:
-        logger.info('default_hooks.checkpoint: CheckpointHook -> '
-                    'AtomicCheckpointHook (crash-safe checkpoints)')
+        print_log('default_hooks.checkpoint: CheckpointHook -> '
+                  'AtomicCheckpointHook (crash-safe checkpoints)',
+                  logger='current')
     if not args.skip_data_check:
-        check_data(cfg, splits, args.drop_bad_data, logger)
+        check_data(cfg, splits, args.drop_bad_data)
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
