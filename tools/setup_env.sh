@@ -45,7 +45,7 @@ install_mmcv_from_wheel() {
 }
 
 build_mmcv_from_source() {
-  echo "[setup] building mmcv ${MMCV_VERSION} from source (about an hour on 2 cores)"
+  echo "[setup] building mmcv ${MMCV_VERSION} from source (about 10 minutes on 2 idle cores)"
   local src
   src=$(mktemp -d)
   "${PIP[@]}" download -q --no-deps --no-binary :all: "mmcv==${MMCV_VERSION}" -d "$src"
