@@ -9,7 +9,6 @@ next to the target; :func:`remove_stale_partials` deletes those of processes
 that no longer run.
 """
 import glob
-import io
 import itertools
 import os
 import os.path as osp
@@ -101,12 +100,3 @@ def remove_stale_partials(folder: str) -> List[str]:
             os.remove(tmp)
             removed.append(tmp)
     return removed
-
-
-def atomic_torch_save(obj: object, path: Union[str, Path]) -> None:
-    """``torch.save(obj, path)`` through :func:`atomic_write` (serialised in
-    memory first, so a checkpoint needs its size in free RAM once)."""
-    import torch
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    atomic_write(path, buffer.getvalue())

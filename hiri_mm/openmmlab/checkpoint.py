@@ -179,10 +179,6 @@ def load_from_local(filename: str, map_location: MapLocation = None) -> dict:
     return safe_torch_load(filename, filename, map_location)
 
 
-# The name tools/pretrain.py and tools/convert_checkpoint.py import.
-load_checkpoint_file = load_from_local
-
-
 def _hub_cache_file(url: str, model_dir: Optional[str]) -> str:
     """Where :func:`torch.hub.load_state_dict_from_url` keeps ``url``."""
     model_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
