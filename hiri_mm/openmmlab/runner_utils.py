@@ -12,7 +12,7 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
-from mmengine.runner import Runner
+from mmengine.runner import Runner, find_latest_checkpoint
 
 from .config_checks import (check_data, check_dataset_paths,
                             check_num_classes, check_strides, walk_dicts)
@@ -165,7 +165,7 @@ def train(argv: Optional[Sequence[str]] = None) -> Runner:
                              'config')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        resume_auto(cfg)
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     upgraded = use_atomic_checkpoints(cfg)
@@ -183,6 +183,22 @@ def train(argv: Optional[Sequence[str]] = None) -> Runner:
     runner = Runner.from_cfg(cfg)
     runner.train()
     return runner
+
+
+def resume_auto(cfg: Config) -> None:
+    """``--resume`` without a path: continue from the work dir's latest
+    checkpoint. When there is none yet (a run that stopped before its first
+    save), start as the config says, keeping a weights-only ``load_from``
+    (e.g. a fine-tuning config's pretrained weights) instead of silently
+    starting from random weights."""
+    latest = find_latest_checkpoint(cfg.work_dir)
+    if latest is not None:
+        cfg.resume, cfg.load_from = True, latest
+        return
+    print_log(f'--resume: no checkpoint in {cfg.work_dir} yet; starting '
+              + (f'from load_from={cfg.load_from}' if cfg.get('load_from')
+                 else 'from scratch'), logger='current')
+    cfg.resume = False
 
 
 def test(cfg: Config, checkpoint: str) -> dict:
