@@ -38,11 +38,6 @@ def flop_analyzer(model: nn.Module, inputs: Tuple[Any, ...]) -> FlopAnalyzer:
     return analyzer
 
 
-def count_params(model: nn.Module) -> int:
-    """All parameters of ``model`` (``mmengine.analysis.parameter_count``)."""
-    return parameter_count(model)['']
-
-
 @torch.no_grad()
 def backbone_complexity(model: nn.Module,
                         input_shape: Sequence[int]) -> Tuple[int, int]:
@@ -52,7 +47,7 @@ def backbone_complexity(model: nn.Module,
     x = torch.zeros(1, *input_shape)
     flops = flop_analyzer(model, (x, )).total()
     model.train(was_training)
-    return count_params(model), flops
+    return parameter_count(model)[''], flops
 
 
 @torch.no_grad()
