@@ -11,7 +11,8 @@ from timm.layers import LayerNorm2d
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from hiri_mm import HIRIViT
-from hiri_mm.models.backbones.hiri_vit import (HRBlock, TransformerBlock,
+from hiri_mm.models.backbones.hiri_vit import (DenseAct, HRBlock,
+                                               TransformerBlock,
                                                add_upsampled)
 
 
@@ -376,3 +377,26 @@ def test_compiles_as_one_graph_for_training_and_inference(tiny_arch):
     with torch.no_grad():
         for a, b in zip(model(x), compiled(x)):
             torch.testing.assert_close(a, b)
+
+
+def test_channels_last_memory_changes_no_output(tiny_arch):
+    fast = HIRIViT(arch=tiny_arch).eval()
+    plain = HIRIViT(arch=tiny_arch, channels_last=False).eval()
+    plain.load_state_dict(fast.state_dict())
+    conv = fast.stem.conv.conv.weight
+    assert conv.is_contiguous(memory_format=torch.channels_last)
+    x = torch.randn(2, 3, 70, 90)
+    with torch.no_grad():
+        for a, b in zip(fast(x), plain(x)):
+            assert a.is_contiguous(memory_format=torch.channels_last)
+            torch.testing.assert_close(a, b, rtol=1e-4,
+                                       atol=1e-4 * b.abs().max())
+
+
+def test_dense_activation_matches_the_plain_one_in_both_formats():
+    act = DenseAct(nn.GELU())
+    x = torch.randn(2, 5, 7, 3)
+    cl = x.contiguous(memory_format=torch.channels_last)
+    assert act(cl).is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(act(cl), F.gelu(x))
+    torch.testing.assert_close(act(x), F.gelu(x))

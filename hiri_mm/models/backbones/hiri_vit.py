@@ -40,7 +40,7 @@ from timm.layers import DropPath, LayerNorm2d, get_act_layer, trunc_normal_
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-__all__ = ['ConvNormAct', 'HRStem', 'HRBlock', 'CFFNBlock', 'Attention',
+__all__ = ['DenseAct', 'ConvNormAct', 'HRStem', 'HRBlock', 'CFFNBlock', 'Attention',
            'ConvFFN', 'TransformerBlock', 'IRDSa', 'IRDSb', 'HIRIStage',
            'HIRIViT']
 
@@ -62,11 +62,34 @@ def build_norm(cfg: Dict, channels: int) -> nn.Module:
     return norm
 
 
+class DenseAct(nn.Module):
+    """An elementwise activation applied to a map's memory as one dense
+    block.
+
+    PyTorch's CPU kernels run GELU on a channels-last map several times
+    slower than on the same memory seen as a contiguous NHWC tensor; the
+    result is identical, so channels-last maps go through that view.
+
+    Shape:
+        (B, C, H, W) -> (B, C, H, W), same memory format
+    """
+
+    def __init__(self, act: nn.Module) -> None:
+        super().__init__()
+        self.act = act
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 4 and not x.is_contiguous() and \
+                x.is_contiguous(memory_format=torch.channels_last):
+            return self.act(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return self.act(x)
+
+
 def build_act(cfg: Dict) -> nn.Module:
     """An activation from an mmcv-style ``act_cfg``, e.g.
     ``dict(type='GELU')``, through timm's activation table."""
     cfg = dict(cfg)
-    return get_act_layer(cfg.pop('type').lower())(**cfg)
+    return DenseAct(get_act_layer(cfg.pop('type').lower())(**cfg))
 
 
 def bn_scale_shift(bn: _BatchNorm) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -532,6 +555,11 @@ class HIRIViT(nn.Module):
             Defaults to ``dict(type='GELU')``.
         check_finite (bool): Raise on NaN/Inf input. A debugging aid: the
             check synchronises GPU and host, so it is off by default.
+        channels_last (bool): Keep the weights and every map in
+            channels-last memory (NHWC): the tokens of the Transformer
+            stages are then free views, and convolutions take their fast
+            NHWC kernels on GPUs and CPUs. Outputs keep their NCHW shape.
+            Defaults to True.
 
     Attributes:
         channels (tuple[int]): Width of each of the five stages.
@@ -583,7 +611,8 @@ class HIRIViT(nn.Module):
                  with_cp: bool = False,
                  norm_cfg: Dict = dict(type='BN', requires_grad=True),
                  act_cfg: Dict = dict(type='GELU'),
-                 check_finite: bool = False) -> None:
+                 check_finite: bool = False,
+                 channels_last: bool = True) -> None:
         super().__init__()
         self.arch_settings = self._parse_arch(arch)
         self.out_indices = self._parse_out_indices(out_indices)
@@ -610,7 +639,8 @@ class HIRIViT(nn.Module):
                 raise TypeError(f'{name} must be a dict with a "type" key, '
                                 f'got {value!r}')
         for name, value in (('norm_eval', norm_eval), ('with_cp', with_cp),
-                            ('check_finite', check_finite)):
+                            ('check_finite', check_finite),
+                            ('channels_last', channels_last)):
             if not isinstance(value, bool):
                 raise TypeError(f'{name} must be True or False, got '
                                 f'{value!r}')
@@ -618,6 +648,8 @@ class HIRIViT(nn.Module):
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.check_finite = check_finite
+        self.memory_format = torch.channels_last if channels_last else \
+            torch.contiguous_format
         self.drop_path_rate = float(drop_path_rate)
         self.channels = tuple(self.arch_settings['channels'])
         self.out_channels = tuple(self.channels[i] for i in self.out_indices)
@@ -664,6 +696,7 @@ class HIRIViT(nn.Module):
             self.add_module(f'norm{i}', norm)
         self.set_grad_checkpointing(with_cp)
         self._reset_parameters()
+        self.to(memory_format=self.memory_format)
 
     def _parse_arch(self, arch: Union[str, dict]) -> dict:
         if isinstance(arch, str):
@@ -771,7 +804,7 @@ class HIRIViT(nn.Module):
             raise ValueError(
                 'HIRIViT input contains NaN or Inf: check the images and the '
                 'data preprocessor (mean/std) before training on them')
-        x = self.stem(x)
+        x = self.stem(x.contiguous(memory_format=self.memory_format))
         outs = []
         for i in range(self.out_indices[-1] + 1):
             x = self.stages[i](x)
@@ -792,4 +825,4 @@ class HIRIViT(nn.Module):
         for m in self.modules():
             if m is not self and hasattr(m, 'fuse'):
                 m.fuse()
-        return self
+        return self.to(memory_format=self.memory_format)
