@@ -366,6 +366,7 @@ def test_every_layer_follows_one_initialisation_rule(every_size):
     _assert_initialised_by_the_rule(model)
 
 
+@pytest.mark.slow
 def test_compiles_as_one_graph_for_training_and_inference(tiny_arch):
     model = HIRIViT(arch=tiny_arch, sr_ratios=(2, 1), drop_path_rate=0.1)
     compiled = torch.compile(model, fullgraph=True, backend='aot_eager')

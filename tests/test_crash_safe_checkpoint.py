@@ -155,6 +155,7 @@ def test_atomic_write_replaces_whole_file(tmp_path):
     assert not _partials(path.parent)
 
 
+@pytest.mark.slow
 def test_every_config_saves_crash_safe_checkpoints():
     configs = [c for c in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
                                     recursive=True) if '_base_' not in c]

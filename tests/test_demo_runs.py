@@ -18,6 +18,7 @@ from hiri_mm.datasets.synthetic import (MANIFEST, IncompleteDatasetError,
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
+@pytest.mark.slow
 def test_processes_started_together_get_their_own_folders(tmp_path):
     """Four processes ask for the same folder at the same instant."""
     base = str(tmp_path / 'runs' / '20260101_000000')
@@ -67,6 +68,7 @@ def test_two_demo_runs_in_the_same_second_write_two_folders(
             assert json.load(f) == {'coco/bbox_mAP': mAP}
 
 
+@pytest.mark.slow
 def test_interrupted_generator_is_recovered(tmp_path):
     root = str(tmp_path / 'shapes')
     code = ('import sys; from hiri_mm.datasets import make_coco_shapes; '

@@ -13,6 +13,7 @@ def test_build_through_toolbox_registry(scope, tiny_arch):
     assert type(model).__name__ == 'HIRIViT'
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('scope', ['mmdet', 'mmseg'])
 def test_custom_imports_in_a_config_registers_the_backbone(scope, tmp_path):
     cfg_file = tmp_path / 'cfg.py'
@@ -49,6 +50,7 @@ def _run_blocked(blocked, code):
         capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_core_imports_and_runs_with_torch_and_timm_alone():
     out = _run_blocked(
         {'mmengine', 'mmcv', 'mmdet', 'mmseg'},
@@ -65,6 +67,7 @@ def test_core_imports_and_runs_with_torch_and_timm_alone():
     assert 'core ok' in out.stdout
 
 
+@pytest.mark.slow
 def test_a_detection_only_user_needs_no_mmseg():
     out = _run_blocked(
         {'mmseg'},

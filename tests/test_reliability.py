@@ -33,6 +33,7 @@ def _train_cmd(work_dir, data_root, epochs, *extra):
             f'train_cfg.val_interval={epochs + 1}']
 
 
+@pytest.mark.slow
 def test_sigkilled_training_resumes_to_identical_weights(coco_shapes,
                                                          tmp_path):
     straight, broken = str(tmp_path / 'straight'), str(tmp_path / 'broken')
@@ -121,9 +122,11 @@ def _load_paths(tiny_arch, data_root, work_dir):
     }
 
 
-@pytest.mark.parametrize('loader', ['Pretrained', 'load_from', '--resume',
-                                    'init_detector', 'init_model',
-                                    'converter'])
+@pytest.mark.parametrize('loader', [
+    'Pretrained',
+    pytest.param('load_from', marks=pytest.mark.slow),
+    pytest.param('--resume', marks=pytest.mark.slow),
+    'init_detector', 'init_model', 'converter'])
 def test_hostile_checkpoint_is_refused_everywhere(loader, hostile,
                                                   coco_shapes, tiny_arch,
                                                   tmp_path):
@@ -192,6 +195,7 @@ def test_unusual_images_run_through_inference(kind, detector, tmp_path):
     assert torch.isfinite(result.pred_instances.bboxes).all()
 
 
+@pytest.mark.slow
 def test_images_without_annotations_are_evaluated(coco_shapes, tmp_path):
     import json
     import shutil
@@ -215,6 +219,7 @@ def test_images_without_annotations_are_evaluated(coco_shapes, tmp_path):
     assert 'coco/bbox_mAP' in metrics
 
 
+@pytest.mark.slow
 def test_dist_train_two_cpu_processes(coco_shapes, tmp_path):
     work_dir = str(tmp_path / 'dist')
     env = dict(os.environ, PYTHON=sys.executable, PORT='29531')
@@ -229,6 +234,7 @@ def test_dist_train_two_cpu_processes(coco_shapes, tmp_path):
     init_detector(DEMO, osp.join(work_dir, 'epoch_1.pth'), device='cpu')
 
 
+@pytest.mark.slow
 def test_bfloat16_autocast_training_step_is_finite():
     """RetinaNet: mmcv's CPU nms has no bfloat16 kernel, so two-stage
     detectors (whose RPN runs nms while training) need a GPU for AMP."""
@@ -304,6 +310,7 @@ def test_cpu_distributed_turns_syncbn_into_bn(monkeypatch, current_log):
                for m in current_log)
 
 
+@pytest.mark.slow
 def test_train_tool_makes_plain_checkpoint_hook_crash_safe(
         coco_shapes, tmp_path, current_log):
     from hiri_mm.openmmlab import AtomicCheckpointHook

@@ -301,7 +301,9 @@ def _consumers(tiny_arch, coco_shapes, ade_shapes, work_dir):
 
 
 @pytest.mark.parametrize('consumer', [
-    'Pretrained', 'load_from', '--resume', 'init_cfg option', 'test tool',
+    'Pretrained', *(pytest.param(c, marks=pytest.mark.slow)
+                    for c in ('load_from', '--resume', 'init_cfg option',
+                              'test tool')),
     'init_detector', 'init_model', 'DetInferencer', 'MMSegInferencer'])
 def test_url_payload_is_refused_by_every_consumer(consumer, payload, hub,
                                                   tiny_arch, coco_shapes,
