@@ -9,7 +9,7 @@ import torch
 from hiri_mm import HIRIViT
 from hiri_mm.openmmlab.analysis import backbone_complexity
 from tools.analysis.benchmark import (add_ratios, count_gmacs, jobs,
-                                      markdown, parse_args)
+                                      markdown, median_rows, parse_args)
 
 
 def test_jobs_cover_settings_variants_and_deploy():
@@ -82,3 +82,12 @@ def test_small_cpu_run_writes_tables_naming_the_device(tmp_path):
     env = json.loads((tmp_path / 'env.json').read_text())
     assert 'CPU' in env['device']
     assert env['device'] in (tmp_path / 'cls_quick.md').read_text()
+
+
+def test_rounds_keep_each_numbers_median():
+    rounds = [[dict(model='A', latency_ms=v, input='1x1'),
+               dict(model='B', latency_ms=10 * v, input='1x1')]
+              for v in (3., 1., 2.)]
+    rows = median_rows([r for rnd in rounds for r in rnd], per_round=2)
+    assert [(r['model'], r['latency_ms']) for r in rows] == [('A', 2.),
+                                                            ('B', 20.)]

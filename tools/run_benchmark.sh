@@ -10,11 +10,11 @@ DEVICE=${1:-cpu}
 bash "$ROOT/tools/setup_env.sh"
 cd "$ROOT"
 .venv/bin/python -m pip install -q -r requirements-bench.txt
-B=(.venv/bin/python tools/analysis/benchmark.py --device "$DEVICE" --deploy --out-dir "work_dirs/benchmark/$DEVICE")
+B=(.venv/bin/python tools/analysis/benchmark.py --device "$DEVICE" --deploy --channels-last --out-dir "work_dirs/benchmark/$DEVICE")
 if [ "$DEVICE" = cuda ]; then
-  "${B[@]}" --amp --channels-last --compile
+  "${B[@]}" --amp --compile
 else
   # Two cores: fp32 batch-1 latency, the classification and detection settings.
-  "${B[@]}" --measure latency --setting cls
+  "${B[@]}" --measure latency --setting cls --rounds 3
   "${B[@]}" --measure latency --setting det --warmup 1 --min-run-time 0
 fi

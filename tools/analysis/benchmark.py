@@ -27,7 +27,9 @@ autocast on CUDA (bfloat16 on CPU) when ``--amp`` is given. ``--compile``
 adds ``torch.compile``'d rows, ``--deploy`` adds HIRI-ViT after
 ``switch_to_deploy()``. Every model is measured in a fresh subprocess;
 times are medians of ``torch.utils.benchmark.Timer.blocked_autorange``
-(inter-quartile range as spread). Multiply-adds (GMACs) of one image are
+(inter-quartile range as spread). ``--rounds N`` measures every row N
+times, the rows interleaved, and keeps each number's median over the
+rounds: on a shared machine that is steadier than one long run per model. Multiply-adds (GMACs) of one image are
 counted as tools/analysis/get_flops.py counts them when mmengine is
 installed, else with ``torch.utils.flop_counter`` (which leaves out norms:
 about 5% less for HIRI-ViT); ``env.json`` names the counter. Writes ``<out-dir>/<setting>.md``, ``.csv`` and ``env.json``;
@@ -40,6 +42,7 @@ import multiprocessing as mp
 import os
 import os.path as osp
 import platform
+import statistics
 import sys
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
@@ -193,8 +196,10 @@ def _time(fn: Callable[[], object], warmup: int,
     """(median, inter-quartile range) of ``fn`` in seconds."""
     for _ in range(warmup):
         fn()
-    m = Timer('fn()', globals=dict(fn=fn)).blocked_autorange(
-        min_run_time=min_run_time)
+    # Timer defaults to one thread; time with the threads the run uses.
+    m = Timer('fn()', globals=dict(fn=fn),
+              num_threads=torch.get_num_threads()).blocked_autorange(
+                  min_run_time=min_run_time)
     return m.median, m.iqr
 
 
@@ -308,6 +313,21 @@ COLUMNS = ['setting', 'model', 'variant', 'input', 'params_m', 'gmacs',
            'skipped']
 
 
+def median_rows(measured: List[dict], per_round: int) -> List[dict]:
+    """Rows of the first round, each number replaced by its median over
+    the rounds (``measured`` holds the rounds one after the other)."""
+    rounds = [measured[i::per_round] for i in range(per_round)]
+    rows = []
+    for runs in rounds:
+        row = dict(runs[0])
+        for key, value in row.items():
+            values = [r.get(key) for r in runs]
+            if isinstance(value, float) and None not in values:
+                row[key] = statistics.median(values)
+        rows.append(row)
+    return rows
+
+
 def add_ratios(rows: List[dict]) -> None:
     """Throughput, latency and training speed relative to Swin-T (timm) of
     the same setting and variant (eager/compiled); >1 means faster."""
@@ -396,6 +416,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--min-run-time', type=float, default=1.,
                    help='seconds of timed runs per measure')
+    p.add_argument('--rounds', type=int, default=1,
+                   help='measure every row this many times, interleaved, '
+                   'and keep the medians')
     p.add_argument('--threads', type=int, default=0)
     p.add_argument('--out-dir', default='work_dirs/benchmark')
     args = p.parse_args(argv)
@@ -428,10 +451,11 @@ def main(argv=None) -> List[dict]:
     env = environment(args)
     with open(osp.join(args.out_dir, 'env.json'), 'w') as f:
         json.dump(env, f, indent=2)
-    todo = jobs(args)
-    rows = [run_isolated(*job, args)
-            for job in tqdm(todo, desc='benchmark', unit='model',
-                            disable=not sys.stderr.isatty())]
+    todo = jobs(args) * args.rounds
+    measured = [run_isolated(*job, args)
+                for job in tqdm(todo, desc='benchmark', unit='model',
+                                disable=not sys.stderr.isatty())]
+    rows = median_rows(measured, len(todo) // args.rounds)
     add_ratios(rows)
     header = (f"{env['device']}; torch {env['torch']}, timm {env['timm']}, "
               f"{env['flop_counter']} FLOP counter; "
