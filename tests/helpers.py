@@ -1,5 +1,19 @@
-"""Constants and option builders shared by the tests (imported as
-``from tests.helpers import ...``; fixtures live in conftest.py)."""
+"""Constants, option builders and test doubles shared by the tests
+(imported as ``from tests.helpers import ...``; fixtures live in
+conftest.py)."""
+import os
+
+
+class MakesDir:
+    """Unpickling this creates a directory: proof that a checkpoint ran
+    code."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (os.mkdir, (self.path, ))
+
 
 DET_DEMO = 'configs/demo/maskrcnn_hiri_s_shapes.py'
 SEG_DEMO = 'configs/demo/upernet_hiri_s_shapes.py'

@@ -24,6 +24,10 @@ def test_timm_builds_every_size_around_the_same_backbone(tiny_arch):
     assert model.pretrained_cfg['input_size'] == (3, 448, 448)
     assert model.backbone.drop_path_rate == HIRIViT.arch_zoo['s'][
         'drop_path_rate']
+    model.eval()
+    assert model(torch.randn(2, 3, 64, 96)).shape == (2, 7)
+    model.reset_classifier(0)
+    assert model(torch.randn(2, 3, 64, 64)).shape == (2, 448)
 
 
 def test_logits_come_from_the_backbones_single_final_norm(classifier):

@@ -15,7 +15,7 @@ from mmengine.runner.checkpoint import save_checkpoint
 from PIL import Image
 from timm.data.auto_augment import RandAugment
 
-from hiri_mm import HIRIViT, HIRIViTClassifier
+from hiri_mm import HIRIViT
 from hiri_mm.datasets import make_shape_classification
 from hiri_mm.ema_distillation import EMADistillation, distillation_loss
 from hiri_mm.openmmlab.classification import TopKAccuracy
@@ -38,29 +38,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def test_timm_builds_classifiers_around_the_backbone():
-    assert set(timm.list_models('hiri_vit_*')) == {
-        'hiri_vit_s', 'hiri_vit_b', 'hiri_vit_l'}
-    model = timm.create_model('hiri_vit_s', num_classes=7)
-    assert isinstance(model, HIRIViTClassifier)
-    assert isinstance(model.backbone, HIRIViT)
-    assert model.pretrained_cfg['input_size'] == (3, 448, 448)
-    assert model(torch.randn(2, 3, 64, 96)).shape == (2, 7)
-    model.reset_classifier(0)
-    assert model(torch.randn(2, 3, 64, 64)).shape == (2, 448)
-
-
-def test_timm_features_only_matches_backbone_attributes():
-    model = timm.create_model('hiri_vit_s', features_only=True,
-                              out_indices=(1, 2, 3, 4))
-    backbone = HIRIViT('s')
-    assert model.feature_info.channels() == list(backbone.out_channels)
-    assert model.feature_info.reduction() == list(backbone.out_strides)
-    feats = model(torch.randn(1, 3, 130, 97))
-    assert [f.shape[1] for f in feats] == list(backbone.out_channels)
-    assert [f.shape[2] for f in feats] == [17, 9, 5, 3]
 
 
 def test_distillation_loss_is_zero_for_equal_logits_and_positive_else():

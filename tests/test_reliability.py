@@ -20,6 +20,7 @@ from mmengine.registry import init_default_scope
 from hiri_mm.openmmlab import HIRIViT
 
 from tests.helpers import DET_DEMO as DEMO
+from tests.helpers import MakesDir
 from tests.helpers import SEG_DEMO
 from tests.helpers import det_options as _options
 
@@ -61,22 +62,12 @@ def test_sigkilled_training_resumes_to_identical_weights(coco_shapes,
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-class _MakesDir:
-    """Unpickling this would create a directory: proof that code ran."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return (os.mkdir, (self.path, ))
-
-
 @pytest.fixture
 def hostile(tmp_path):
     marker = str(tmp_path / 'code_ran')
     path = str(tmp_path / 'hostile.pth')
     torch.save({'state_dict': {'backbone.x': torch.ones(1)},
-                'meta': _MakesDir(marker)}, path)
+                'meta': MakesDir(marker)}, path)
     yield path
     assert not osp.exists(marker), 'the checkpoint executed code'
 

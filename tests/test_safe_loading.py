@@ -9,7 +9,6 @@ way the real clients' APIs do, so what is tested is our loader's handling
 of those bytes, not the services."""
 import functools
 import http.server
-import os
 import os.path as osp
 import pickle
 import re
@@ -30,22 +29,13 @@ from mmengine.runner.checkpoint import (get_external_models,
 from hiri_mm.openmmlab import HIRIViT
 from hiri_mm.openmmlab.checkpoint import (SAFE_SCHEMES, load_checkpoint,
                                           unsafe_schemes)
-from tests.helpers import DET_DEMO, SEG_DEMO, det_options, seg_options
+from tests.helpers import (DET_DEMO, SEG_DEMO, MakesDir, det_options,
+                           seg_options)
 
 # mmengine's model tables: an entry of each (any entry would do).
 TORCHVISION = 'resnet18'
 OPENMMLAB = 'vgg16_caffe'
 MMCLS = 'vgg11'
-
-
-class _MakesDir:
-    """Unpickling this would create a directory: proof that code ran."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return (os.mkdir, (self.path, ))
 
 
 @pytest.fixture
@@ -60,7 +50,7 @@ def payload(tmp_path, marker):
     """A checkpoint that runs os.mkdir(marker) when unpickled unsafely."""
     path = tmp_path / 'payload.pth'
     torch.save({'state_dict': {'backbone.x': torch.ones(1)},
-                'meta': _MakesDir(marker)}, path)
+                'meta': MakesDir(marker)}, path)
     return str(path)
 
 

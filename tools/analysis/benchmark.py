@@ -375,12 +375,22 @@ def markdown(rows: List[dict], header: str) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def cpu_name() -> str:
+    """The CPU's model name (Linux), else the machine type."""
+    if osp.isfile('/proc/cpuinfo'):
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    return f'{platform.machine()} CPU'
+
+
 def environment(args) -> dict:
     import timm
     if args.device == 'cuda':
         device = torch.cuda.get_device_name()
     else:
-        device = f'{platform.processor() or platform.machine()} CPU, ' \
+        device = f'{cpu_name()}, ' \
                  f'{args.threads or torch.get_num_threads()} threads'
     return dict(device=device, flop_counter=flop_counter(),
                 torch=torch.__version__,
