@@ -11,7 +11,7 @@ from timm.layers import LayerNorm2d
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from hiri_mm import HIRIViT
-from hiri_mm.models.backbones.hiri_vit import (DenseAct, HRBlock,
+from hiri_mm.models.backbones.hiri_vit import (DenseAct, HRBlock, Pointwise,
                                                TransformerBlock,
                                                add_upsampled)
 
@@ -338,7 +338,8 @@ def _fan_out_std(conv):
 
 
 def _assert_initialised_by_the_rule(model):
-    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    convs = [m for m in model.modules()
+             if isinstance(m, nn.Conv2d) and not isinstance(m, Pointwise)]
     weights = torch.cat([(m.weight / _fan_out_std(m)).flatten()
                          for m in convs])
     # Every conv is fan-out normal: normalised weights pooled over all
@@ -349,7 +350,9 @@ def _assert_initialised_by_the_rule(model):
             std = (m.weight.std() / _fan_out_std(m)).item()
             assert std == pytest.approx(1., abs=0.1), m
     for m in model.modules():
-        if isinstance(m, nn.Linear):
+        # Linears, and the 1x1 convs that stand for them in the CFFN, are
+        # truncated normal with std 0.02.
+        if isinstance(m, (nn.Linear, Pointwise)):
             assert m.weight.std().item() == pytest.approx(.02, rel=.1)
         if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None:
             assert not m.bias.any()
@@ -388,8 +391,13 @@ def test_channels_last_memory_changes_no_output(tiny_arch):
     assert conv.is_contiguous(memory_format=torch.channels_last)
     x = torch.randn(2, 3, 70, 90)
     with torch.no_grad():
-        for a, b in zip(fast(x), plain(x)):
-            assert a.is_contiguous(memory_format=torch.channels_last)
+        # Outputs come back in the input's memory format.
+        cl = fast(x.contiguous(memory_format=torch.channels_last))
+        assert all(o.is_contiguous(memory_format=torch.channels_last)
+                   for o in cl)
+        for a, b, c in zip(fast(x), plain(x), cl):
+            assert a.is_contiguous()
+            torch.testing.assert_close(a, c)
             torch.testing.assert_close(a, b, rtol=1e-4,
                                        atol=1e-4 * b.abs().max())
 

@@ -41,7 +41,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 __all__ = ['DenseAct', 'ConvNormAct', 'HRStem', 'HRBlock', 'CFFNBlock', 'Attention',
-           'ConvFFN', 'TransformerBlock', 'IRDSa', 'IRDSb', 'HIRIStage',
+           'Pointwise', 'ConvFFN', 'TransformerBlock', 'IRDSa', 'IRDSb', 'HIRIStage',
            'HIRIViT']
 
 NORM_LAYERS = {'BN': nn.BatchNorm2d, 'BN2d': nn.BatchNorm2d,
@@ -344,6 +344,19 @@ class Attention(nn.Module):
         return self.proj(x.transpose(1, 2).reshape(b, n, c))
 
 
+class Pointwise(nn.Conv2d):
+    """A 1x1 convolution that acts as a token-wise linear layer (the
+    Transformer blocks' CFFN works on NCHW maps so that its BatchNorm folds
+    into it); initialised as a linear layer.
+
+    Shape:
+        (B, in_channels, H, W) -> (B, out_channels, H, W)
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(in_channels, out_channels, 1)
+
+
 class ConvFFN(nn.Module):
     """Convolutional feed-forward network (CFFN) of the Transformer blocks:
     1x1 conv -> depthwise 3x3 conv -> act -> 1x1 conv.
@@ -355,10 +368,10 @@ class ConvFFN(nn.Module):
     def __init__(self, dim: int, mlp_ratio: float, act_cfg: Dict) -> None:
         super().__init__()
         hidden = int(dim * mlp_ratio)
-        self.fc1 = nn.Conv2d(dim, hidden, 1)
+        self.fc1 = Pointwise(dim, hidden)
         self.dwconv = nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden)
         self.act = build_act(act_cfg)
-        self.fc2 = nn.Conv2d(hidden, dim, 1)
+        self.fc2 = Pointwise(hidden, dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(self.act(self.dwconv(self.fc1(x))))
@@ -555,11 +568,12 @@ class HIRIViT(nn.Module):
             Defaults to ``dict(type='GELU')``.
         check_finite (bool): Raise on NaN/Inf input. A debugging aid: the
             check synchronises GPU and host, so it is off by default.
-        channels_last (bool): Keep the weights and every map in
+        channels_last (bool): Keep the weights and every inner map in
             channels-last memory (NHWC): the tokens of the Transformer
             stages are then free views, and convolutions take their fast
-            NHWC kernels on GPUs and CPUs. Outputs keep their NCHW shape.
-            Defaults to True.
+            NHWC kernels on GPUs and CPUs. The outputs come back in the
+            input's memory format (NCHW-contiguous for an NCHW input, which
+            ops such as mmcv's RoIAlign require). Defaults to True.
 
     Attributes:
         channels (tuple[int]): Width of each of the five stages.
@@ -753,16 +767,19 @@ class HIRIViT(nn.Module):
     @torch.no_grad()
     def _reset_parameters(self) -> None:
         """One rule for every layer: convs fan-out normal (He et al.),
-        linears truncated normal (std 0.02), biases 0, norms weight 1."""
+        linears (and the 1x1 convs that stand for them in the Transformer
+        blocks' CFFN) truncated normal (std 0.02), biases 0, norms weight 1:
+        the rule of the authors' earlier code, where the CFFN's projections
+        are linear layers."""
         for m in self.modules():
-            if isinstance(m, nn.Conv2d):
+            if isinstance(m, (nn.Linear, Pointwise)):
+                trunc_normal_(m.weight, std=.02)
+                if m.bias is not None:
+                    m.bias.zero_()
+            elif isinstance(m, nn.Conv2d):
                 fan_out = m.kernel_size[0] * m.kernel_size[1] * \
                     m.out_channels // m.groups
                 m.weight.normal_(0, math.sqrt(2. / fan_out))
-                if m.bias is not None:
-                    m.bias.zero_()
-            elif isinstance(m, nn.Linear):
-                trunc_normal_(m.weight, std=.02)
                 if m.bias is not None:
                     m.bias.zero_()
             elif isinstance(m, (_BatchNorm, nn.LayerNorm)):
@@ -804,12 +821,15 @@ class HIRIViT(nn.Module):
             raise ValueError(
                 'HIRIViT input contains NaN or Inf: check the images and the '
                 'data preprocessor (mean/std) before training on them')
+        out_format = torch.contiguous_format if x.is_contiguous() else \
+            torch.channels_last
         x = self.stem(x.contiguous(memory_format=self.memory_format))
         outs = []
         for i in range(self.out_indices[-1] + 1):
             x = self.stages[i](x)
             if i in self.out_indices:
-                outs.append(getattr(self, f'norm{i}')(x))
+                out = getattr(self, f'norm{i}')(x)
+                outs.append(out.contiguous(memory_format=out_format))
         return tuple(outs)
 
     @torch.no_grad()
