@@ -59,13 +59,23 @@ def test_test_tool_evaluates_draws_and_dumps(det_trained, coco_shapes,
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize('inherited', [False, True],
+                         ids=['ours', 'inherited-by-package-path'])
 def test_test_tool_tta_tests_the_wrapped_model(det_trained, coco_shapes,
-                                               tmp_path):
+                                               tmp_path, inherited):
     from tools.test import main
+    config = DEMO
+    if inherited:
+        # A user's config that only names ours: its TTA model and pipeline
+        # get the hiri_mm scope and must still build mmdet's classes.
+        config = tmp_path / 'mine' / osp.basename(DEMO)
+        config.parent.mkdir()
+        config.write_text(
+            "_base_ = 'hiri_mm::demo/maskrcnn_hiri_s_shapes.py'\n")
     # mmdet's DetTTAModel merges boxes only, so a Mask R-CNN is tested with
     # TTA as a box detector.
-    metrics = main([DEMO, osp.join(det_trained, 'epoch_1.pth'), '--tta',
-                    '--work-dir', str(tmp_path), '--cfg-options',
+    metrics = main([str(config), osp.join(det_trained, 'epoch_1.pth'),
+                    '--tta', '--work-dir', str(tmp_path), '--cfg-options',
                     *demo_options(coco_shapes, 1),
                     'model.roi_head.mask_head=None',
                     'model.roi_head.mask_roi_extractor=None',

@@ -15,7 +15,9 @@ import zipfile
 import pytest
 import yaml
 from mmengine.config import Config
+from mmengine.dataset import Compose
 from mmengine.hub import get_config
+from mmengine.registry import MODELS, init_default_scope
 
 import hiri_mm
 
@@ -87,6 +89,54 @@ def test_package_config_paths_inherit_and_load(tmp_path):
     assert cfg.model.neck == ours.model.neck
     assert get_config('hiri_mm::segmentation/upernet_hiri_s_160k_ade20k.py'
                       ).model.backbone.type == 'HIRIViT'
+
+
+RUN_CONFIGS = sorted(
+    osp.relpath(f, osp.join(ROOT, 'configs'))
+    for f in glob.glob(osp.join(ROOT, 'configs', '*', '*.py')))
+
+
+def _classes(obj):
+    """The classes of a built pipeline, nested ones included."""
+    if isinstance(obj, Compose):
+        return [_classes(t) for t in obj.transforms]
+    if isinstance(obj, (list, tuple)):
+        return [_classes(o) for o in obj]
+    nested = [v for v in getattr(obj, '__dict__', {}).values()
+              if isinstance(v, (Compose, list))]
+    return [type(obj), *[_classes(v) for v in nested]]
+
+
+def _pipelines(cfg):
+    return [k for k in cfg if 'pipeline' in k]
+
+
+def _built(cfg):
+    """Classes of the pipelines (``train_pipeline``, ``hiri_tta_pipeline``
+    ...) and TTA models a config defines, built in its toolbox's default
+    scope as the Runner and tools/test.py do."""
+    init_default_scope(cfg.default_scope)
+    built = {name: _classes(Compose(cfg[name])) for name in _pipelines(cfg)}
+    for name in (k for k in cfg if k.endswith('tta_model')):
+        with MODELS.switch_scope_and_registry(
+                cfg[name].get('_scope_')) as registry:
+            built[name] = registry.get(cfg[name].type)
+    return built
+
+
+@pytest.mark.parametrize('rel', RUN_CONFIGS)
+def test_inherited_config_builds_what_ours_builds(rel, tmp_path):
+    # mmengine gives the objects an inherited file defines the scope
+    # hiri_mm; mmdet's Resize must stay mmdet's, not mmcv's.
+    user = tmp_path / 'mine.py'
+    user.write_text(f"_base_ = 'hiri_mm::{rel}'\n")
+    inherited = Config.fromfile(str(user))
+    assert any(t.get('_scope_') == 'hiri_mm'
+               for name in _pipelines(inherited) for t in inherited[name])
+    ours = Config.fromfile(osp.join(ROOT, 'configs', rel))
+    built = _built(inherited)
+    assert built == _built(ours)
+    assert built
 
 
 @pytest.fixture(scope='module')
