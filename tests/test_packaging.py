@@ -2,6 +2,7 @@
 model-index.yml, one metafile.yml and README.md per config folder),
 ``hiri_mm::`` config paths, and a wheel installed into a fresh virtual
 environment (``mim search``, ``hiri_mm::`` configs)."""
+import argparse
 import glob
 import os
 import os.path as osp
@@ -20,6 +21,8 @@ from mmengine.hub import get_config
 from mmengine.registry import MODELS, init_default_scope
 
 import hiri_mm
+from hiri_mm.openmmlab.mim import read_config
+from hiri_mm.openmmlab.runner_utils import load_config
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIRS = sorted(d for d in glob.glob(osp.join(ROOT, 'configs', '*'))
@@ -89,6 +92,23 @@ def test_package_config_paths_inherit_and_load(tmp_path):
     assert cfg.model.neck == ours.model.neck
     assert get_config('hiri_mm::segmentation/upernet_hiri_s_160k_ade20k.py'
                       ).model.backbone.type == 'HIRIViT'
+
+
+def test_tools_read_package_config_paths(tmp_path):
+    """tools/train.py, test.py, check_dataset.py and get_flops.py read
+    ``hiri_mm::`` paths as the files they name."""
+    args = argparse.Namespace(
+        config='hiri_mm::detection/maskrcnn_hiri_s_1x.py', work_dir=None,
+        cfg_options=None, launcher='none', local_rank=0)
+    cfg = load_config(args)
+    ours = Config.fromfile(osp.join(ROOT, 'configs', 'detection',
+                                    'maskrcnn_hiri_s_1x.py'))
+    assert cfg.model == ours.model
+    assert cfg.work_dir == osp.join('./work_dirs', 'maskrcnn_hiri_s_1x')
+    assert read_config('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
+                       ).model.type == 'RetinaNet'
+    with pytest.raises(FileNotFoundError, match='no_such_config.py'):
+        read_config('hiri_mm::detection/no_such_config.py')
 
 
 RUN_CONFIGS = sorted(

@@ -16,6 +16,7 @@ from mmengine.runner import Runner, find_latest_checkpoint
 
 from .config_checks import (check_data, check_dataset_paths,
                             check_num_classes, check_strides, walk_dicts)
+from .mim import read_config
 
 # A checkpoint given by URL (http://, s3://, open-mmlab://, ...).
 URL_SCHEME = re.compile(r'^[\w+.-]*:?[\w+.-]+://')
@@ -23,7 +24,9 @@ URL_SCHEME = re.compile(r'^[\w+.-]*:?[\w+.-]+://')
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """Options shared by the train and test tools (mmdet's names)."""
-    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        'config', help='config file path or package path '
+        '(hiri_mm::detection/maskrcnn_hiri_s_1x.py)')
     parser.add_argument('--work-dir', help='where logs and checkpoints go')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
@@ -39,7 +42,7 @@ def load_config(args: argparse.Namespace) -> Config:
     """Read the config, apply --cfg-options, --launcher and --work-dir."""
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
-    cfg = Config.fromfile(args.config)
+    cfg = read_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher

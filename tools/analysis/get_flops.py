@@ -26,13 +26,13 @@ import timm
 import torch
 import torch.nn as nn
 from mmengine.config import Config
-from mmengine.hub import get_config
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.structures import BaseDataElement, InstanceData
 
 import hiri_mm
 from hiri_mm.openmmlab.analysis import (backbone_complexity,
                                         complexity_by_module)
+from hiri_mm.openmmlab.mim import read_config
 
 DETECTOR_SHAPE = (1600, 2560)
 
@@ -85,7 +85,7 @@ def config_shape(cfg: Config, shape: Optional[List[int]]) -> Tuple[int, int]:
 
 def config_rows(path: str, shape: Optional[List[int]]) -> List[dict]:
     """Backbone, neck (where the model has one) and whole-model counts."""
-    cfg = get_config(path) if '::' in path else Config.fromfile(path)
+    cfg = read_config(path)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = MODELS.build(cfg.model)
     # Initialised as for training: some heads' tensor mode needs sane
