@@ -1,6 +1,7 @@
 """Demo runs never collide or reuse half-made data: one exclusive folder per
 run, generated sets built in a side folder and renamed into place with a
-manifest, interrupted or differently-sized sets regenerated."""
+manifest, interrupted or differently-sized sets regenerated, a set that
+another process uses never replaced."""
 import json
 import os
 import os.path as osp
@@ -12,8 +13,8 @@ import time
 import pytest
 
 from hiri_mm.datasets import make_coco_shapes
-from hiri_mm.datasets.synthetic import (MANIFEST, IncompleteDatasetError,
-                                        read_manifest)
+from hiri_mm.datasets.synthetic import (MANIFEST, DatasetInUseError,
+                                        IncompleteDatasetError, read_manifest)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -104,7 +105,46 @@ def test_same_set_is_reused_and_other_sizes_regenerated(tmp_path):
         assert len(json.load(f)['images']) == 5
     assert len(os.listdir(osp.join(root, 'train2017'))) == 5
     assert read_manifest(root)['num_train'] == 5
-    assert os.listdir(tmp_path) == ['shapes']  # no build or old folders
+    # No build or old folders; the lock file stays.
+    assert sorted(os.listdir(tmp_path)) == ['shapes', 'shapes.lock']
+
+
+def test_set_in_use_by_another_process_is_not_replaced(tmp_path):
+    root = str(tmp_path / 'shapes')
+    code = ('import sys; from hiri_mm.datasets import make_coco_shapes; '
+            'make_coco_shapes(sys.argv[1], num_train=3, num_val=1, size=64); '
+            'print("ready", flush=True); sys.stdin.read()')
+    user = subprocess.Popen([sys.executable, '-c', code, root], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert user.stdout.readline() == 'ready\n'
+        made = os.stat(osp.join(root, MANIFEST)).st_mtime_ns
+        with pytest.raises(DatasetInUseError, match=(
+                '3 train / 1 val images of 64 px, which another running '
+                'process uses; this one asks for 5 train .*--num-train 3 '
+                '--num-val 1')):
+            make_coco_shapes(root, num_train=5, num_val=1, size=64)
+        assert os.stat(osp.join(root, MANIFEST)).st_mtime_ns == made
+        assert len(os.listdir(osp.join(root, 'train2017'))) == 3
+        make_coco_shapes(root, num_train=3, num_val=1, size=64)  # same set
+    finally:
+        user.communicate('')
+    assert user.returncode == 0
+    # The other process has exited: the set may be replaced now.
+    make_coco_shapes(root, num_train=5, num_val=1, size=64)
+    assert read_manifest(root)['num_train'] == 5
+
+
+def test_folders_of_killed_generators_are_removed(tmp_path):
+    root = tmp_path / 'shapes'
+    dead = subprocess.run([sys.executable, '-c', 'import os; '
+                           'print(os.getpid())'], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    for leftover in (f'shapes.partial-{dead}', f'shapes.old-{dead}'):
+        (tmp_path / leftover / 'train2017').mkdir(parents=True)
+    make_coco_shapes(str(root), num_train=2, num_val=1, size=64)
+    assert sorted(os.listdir(tmp_path)) == ['shapes', 'shapes.lock']
 
 
 def test_folder_without_manifest_is_named_not_used(tmp_path):

@@ -8,7 +8,7 @@ Each run gets a folder of its own, work_dirs/demo_<task>/<timestamp>[_<n>]/
 (created exclusively, so runs started in the same second never share one),
 and earlier runs' checkpoints and logs are never overwritten. The data sets
 under data/ are generated once, atomically, and reused while their manifest
-matches the requested sizes.
+matches the requested sizes; a set that another run uses is never replaced.
 """
 import argparse
 import glob
@@ -21,7 +21,8 @@ import time
 from mmengine.utils import ProgressBar
 
 from hiri_mm.datasets import make_ade_shapes, make_coco_shapes
-from hiri_mm.datasets.synthetic import IncompleteDatasetError
+from hiri_mm.datasets.synthetic import (DatasetInUseError,
+                                        IncompleteDatasetError)
 from hiri_mm.fileutils import atomic_write, make_unique_dir
 from hiri_mm.openmmlab.runner_utils import config_for, test, train
 
@@ -54,7 +55,7 @@ def run_task(name: str, num_train: int, num_val: int) -> dict:
     try:
         task['make_data'](task['data_root'], num_train=num_train,
                           num_val=num_val)
-    except IncompleteDatasetError as e:
+    except (IncompleteDatasetError, DatasetInUseError) as e:
         raise SystemExit(str(e)) from None
     progress.update()
     work_dir = make_unique_dir(osp.join('work_dirs', f'demo_{name}',

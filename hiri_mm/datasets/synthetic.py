@@ -16,6 +16,7 @@ reads the classes of :data:`SEG_CLASSES`::
     root/images/{training,validation}/*.png
     root/annotations/{training,validation}/*.png
 """
+import fcntl
 import glob
 import json
 import os
@@ -101,6 +102,11 @@ class IncompleteDatasetError(RuntimeError):
     """A data folder exists that is not a complete generated set."""
 
 
+class DatasetInUseError(RuntimeError):
+    """Another process uses the set in a folder, and this one asks for a
+    different set there."""
+
+
 def read_manifest(root: str) -> Optional[dict]:
     """The manifest of a generated set, or None (missing or unreadable)."""
     try:
@@ -110,30 +116,57 @@ def read_manifest(root: str) -> Optional[dict]:
         return None
 
 
+def _describe(manifest: Optional[dict]) -> str:
+    if manifest is None:
+        return 'no complete set'
+    return (f"{manifest['num_train']} train / {manifest['num_val']} val "
+            f"images of {manifest['size']} px")
+
+
 def _remove_stale_builds(root: str) -> None:
-    """Delete the build folders that killed generators left next to root."""
-    for folder in glob.glob(glob.escape(root) + '.partial-*'):
+    """Delete the build and replaced folders (``<root>.partial-<pid>``,
+    ``<root>.old-<pid>``) that killed generators left next to root."""
+    for folder in glob.glob(glob.escape(root) + '.partial-*') + \
+            glob.glob(glob.escape(root) + '.old-*'):
         pid = folder.rsplit('-', 1)[-1]
         if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
 
 
+# root -> this process's descriptor of ``<root>.lock`` (see _build).
+_LOCKS: Dict[str, int] = {}
+
+
+def _lock_file(root: str) -> int:
+    if root not in _LOCKS:
+        os.makedirs(osp.dirname(root), exist_ok=True)
+        _LOCKS[root] = os.open(f'{root}.lock', os.O_RDWR | os.O_CREAT, 0o644)
+    return _LOCKS[root]
+
+
 def _build(root: str, manifest: dict,
            write: Callable[[str], None]) -> bool:
-    """Make ``root`` hold the set that ``manifest`` describes.
+    """Make ``root`` hold the set that ``manifest`` describes, and keep it
+    there while this process runs.
 
     A set with the same manifest is reused. Otherwise ``write`` fills a
     build folder next to ``root`` (``<root>.partial-<pid>``), the manifest
     is written last, and the folder is renamed into place, so ``root`` is
     never a half-made set. A generated set with another manifest (other
-    counts, size, seed or generator version) is replaced. Returns whether
-    it generated.
+    counts, size, seed or generator version) is replaced, but only when no
+    other process uses it: every process that called this holds a shared
+    ``flock`` on ``<root>.lock`` until it exits, and replacing takes it
+    exclusively. Returns whether it generated.
 
     Raises:
         IncompleteDatasetError: ``root`` is a non-empty folder without a
             manifest (half-made by an older version, or not generated).
+        DatasetInUseError: ``root`` holds another set that a running
+            process uses.
     """
     root = osp.abspath(root)
+    lock = _lock_file(root)
+    fcntl.flock(lock, fcntl.LOCK_SH)  # waits while another process builds
     existing = read_manifest(root)
     if existing == manifest:
         return False
@@ -142,6 +175,33 @@ def _build(root: str, manifest: dict,
             f'{root} exists but has no {MANIFEST}: it is not a complete '
             f'generated data set (perhaps one interrupted by an older '
             f'version). Delete it to generate it again: rm -r {root}')
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        # Others hold it: a generator (wait for its set, perhaps ours) or
+        # runs that use the set there now.
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        existing = read_manifest(root)
+        if existing == manifest:
+            return False
+        same = '' if existing is None else (
+            f', or ask for the same set (tools/demo.py --num-train '
+            f'{existing["num_train"]} --num-val {existing["num_val"]})')
+        raise DatasetInUseError(
+            f'{root} holds {_describe(existing)}, which another running '
+            f'process uses; this one asks for {_describe(manifest)}. Let '
+            f'the other run finish{same}.') from None
+    try:
+        _replace(root, existing, manifest, write)
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+    return True
+
+
+def _replace(root: str, existing: Optional[dict], manifest: dict,
+             write: Callable[[str], None]) -> None:
+    """Write the set into a build folder and rename it into ``root``
+    (called with ``<root>.lock`` held exclusively)."""
     _remove_stale_builds(root)
     build = f'{root}.partial-{os.getpid()}'
     shutil.rmtree(build, ignore_errors=True)
@@ -152,16 +212,10 @@ def _build(root: str, manifest: dict,
         old = f'{root}.old-{os.getpid()}'
         if existing is not None:
             os.rename(root, old)
-        try:
-            os.replace(build, root)  # also over an empty folder
-        except OSError:
-            # Another generator got there first: use its set if it matches.
-            if read_manifest(root) != manifest:
-                raise
+        os.replace(build, root)  # also over an empty folder
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(build, ignore_errors=True)
-    return True
 
 
 def make_coco_shapes(root: str, num_train: int = 64, num_val: int = 16,
