@@ -169,21 +169,64 @@ def detector():
     return init_detector(DEMO, device='cpu')
 
 
-@pytest.mark.parametrize('kind', ['gray', 'rgba', 'tiny', 'odd'])
-def test_unusual_images_run_through_inference(kind, detector, tmp_path):
-    from mmdet.apis import inference_detector
+def _unusual_image(kind):
     rng = np.random.default_rng(0)
-    image = {
+    return {
         'gray': rng.integers(0, 255, (100, 120), dtype=np.uint8),
         'rgba': rng.integers(0, 255, (90, 110, 4), dtype=np.uint8),
         'tiny': rng.integers(0, 255, (40, 30, 3), dtype=np.uint8),
         'odd': rng.integers(0, 255, (333, 517, 3), dtype=np.uint8),
     }[kind]
+
+
+UNUSUAL = ['gray', 'rgba', 'tiny', 'odd']
+
+
+@pytest.mark.parametrize('kind', UNUSUAL)
+def test_unusual_images_run_through_inference(kind, detector, tmp_path):
+    from mmdet.apis import inference_detector
+    image = _unusual_image(kind)
     path = str(tmp_path / f'{kind}.png')
     cv2.imwrite(path, image)
     result = inference_detector(detector, path)
     assert result.ori_shape == image.shape[:2]
     assert torch.isfinite(result.pred_instances.bboxes).all()
+
+
+@pytest.mark.slow
+def test_unusual_images_train_and_evaluate(tmp_path):
+    """One epoch of the detection demo on a set made only of unusual
+    images (each with one box and mask), then COCO evaluation on them."""
+    import json
+    from tools.train import main
+    root = tmp_path / 'unusual'
+    images, annotations = [], []
+    for i, kind in enumerate(UNUSUAL, 1):
+        image = _unusual_image(kind)
+        h, w = image.shape[:2]
+        for split in ('train2017', 'val2017'):
+            (root / split).mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(root / split / f'{kind}.png'), image)
+        images.append(dict(id=i, file_name=f'{kind}.png', height=h, width=w))
+        x, y, bw, bh = w / 4, h / 4, w / 2, h / 2
+        annotations.append(dict(
+            id=i, image_id=i, category_id=1, bbox=[x, y, bw, bh],
+            area=bw * bh, iscrowd=0,
+            segmentation=[[x, y, x + bw, y, x + bw, y + bh, x, y + bh]]))
+    (root / 'annotations').mkdir()
+    for split in ('train2017', 'val2017'):
+        with open(root / 'annotations' / f'instances_{split}.json', 'w') as f:
+            json.dump(dict(images=images, annotations=annotations,
+                           categories=[dict(id=1, name='circle'),
+                                       dict(id=2, name='square'),
+                                       dict(id=3, name='triangle')]), f)
+    runner = main([DEMO, '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+                   *_options(str(root), 1)])
+    losses = runner.message_hub.get_scalar('train/loss').data[0]
+    assert len(losses) == len(UNUSUAL) // 2
+    assert np.isfinite(losses).all()
+    for metric in ('val/coco/bbox_mAP', 'val/coco/segm_mAP'):
+        assert 0 <= runner.message_hub.get_scalar(metric).current() <= 1
 
 
 @pytest.mark.slow
