@@ -3,6 +3,7 @@
 classification checkpoint into a detection backbone."""
 import glob
 import json
+import os
 import os.path as osp
 
 import pytest
@@ -370,6 +371,32 @@ def test_runner_checkpoint_converts_teacher_and_student(runs, tmp_path):
 
 # ---------------------------------------------------------------------------
 # Conversion into a detector.
+
+def test_conversion_that_fails_mid_write_keeps_the_earlier_file(
+        tmp_path, monkeypatch):
+    """The converter writes through the atomic backend: a failure while
+    writing (here fsync) leaves the previous DST whole and no partial."""
+    from tools.convert_checkpoint import main
+    src, dst = str(tmp_path / 'timm.pth'), tmp_path / 'backbone.pth'
+    state = {f'backbone.{k}': v for k, v in
+             HIRIViT(TINY_ARCH).state_dict().items()}
+    torch.save(state, src)
+    dst.write_bytes(b'earlier conversion')
+
+    def crash(fd):
+        raise OSError('disk went away')
+    monkeypatch.setattr(os, 'fsync', crash)
+    with pytest.raises(OSError, match='disk went away'):
+        main([src, str(dst), '--arch', json.dumps(TINY_ARCH),
+              '--prefix', 'backbone.'])
+    assert dst.read_bytes() == b'earlier conversion'
+    assert sorted(os.listdir(tmp_path)) == ['backbone.pth', 'timm.pth']
+    monkeypatch.undo()
+    main([src, str(dst), '--arch', json.dumps(TINY_ARCH), '--prefix',
+          'backbone.'])
+    assert torch.load(dst, weights_only=True)['state_dict'].keys() == \
+        HIRIViT(TINY_ARCH).state_dict().keys()
+
 
 def test_converted_teacher_loads_into_the_maskrcnn_backbone(tmp_path):
     from mmdet.registry import MODELS as MMDET_MODELS

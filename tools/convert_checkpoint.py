@@ -8,7 +8,7 @@ SRC is a checkpoint of ``configs/classification/`` (the student's backbone
 by default, the EMA teacher's with ``--teacher``) or, with
 ``--prefix backbone.``, a timm ``hiri_vit_*`` state dict or a detector /
 segmentor checkpoint. The backbone is checked against ``HIRIViT(arch)``:
-the output norms of stages 1-4 (``norm1``-``norm3``), which classification
+the output norms of stages 2-4 (``norm1``-``norm3``), which classification
 does not train, are reported as expected; any other difference is an error.
 The result loads in any config with::
 
@@ -27,6 +27,7 @@ from mmengine.runner.checkpoint import (_load_checkpoint_with_prefix,
 from mmengine.utils import ProgressBar
 
 from hiri_mm import HIRIViT
+from hiri_mm.openmmlab.fileio import ATOMIC_BACKEND
 
 STUDENT = 'distiller.student.backbone.'
 TEACHER = 'distiller.teacher.module.backbone.'
@@ -75,7 +76,7 @@ def convert(src: str, dst: str, arch: Union[str, dict] = 's',
         bar.update()
     save_checkpoint(dict(state_dict=state,
                          meta=dict(source=src, prefix=prefix, arch=arch)),
-                    dst)
+                    dst, backend_args=dict(backend=ATOMIC_BACKEND))
     if bar:
         bar.update()
         sys.stdout.write('\n')
