@@ -2,6 +2,7 @@
 entry (or, with --drop-bad-data, is dropped with a logged count); the other
 config checks run in tools/train.py before the Runner is built."""
 import json
+import os
 import os.path as osp
 import re
 import shutil
@@ -209,6 +210,24 @@ def test_segmentation_drop_lists_the_good_samples(ade, tmp_path):
     from mmseg.registry import DATASETS
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     assert len(dataset) == 3  # mmseg reads the list
+
+
+def test_check_dataset_tool_counts_each_set_once(ade, capsys):
+    """val and test read the same folder: one set, its problems once."""
+    from tools.analysis.check_dataset import main
+    options = ['--cfg-options'] + [
+        f'{split}_dataloader.dataset.data_root={ade}'
+        for split in ('train', 'val', 'test')]
+    main(['hiri_mm::demo/upernet_hiri_s_shapes.py', '--splits', 'train',
+          'val', 'test', *options])
+    assert re.search(r'Checked 2 annotation file\(s\)/folder\(s\), 6 '
+                     r'images, .* s: 0 problems',
+                     capsys.readouterr().out)
+    labels = osp.join(ade, 'annotations', 'validation')
+    os.remove(osp.join(labels, '000000.png'))
+    with pytest.raises(SystemExit) as error:
+        main([SEG_DEMO, '--splits', 'val', 'test', *options])
+    assert str(error.value).count('label map: file not found') == 1
 
 
 def test_resize_limit_follows_the_pipeline():

@@ -631,16 +631,19 @@ def check_data(cfg: Config, splits: Sequence[str] = ('train', ),
         for index, ds in enumerate(leaf_datasets(loader.dataset)):
             key = json.dumps(ds.to_dict() if isinstance(ds, ConfigDict)
                              else dict(ds), sort_keys=True, default=str)
-            if key not in checked:
+            first = key not in checked  # val and test often share one
+            if first:
                 checked[key] = _check_leaf(cfg, ds)
             result = checked[key]
             if result is None:
                 continue
-            results.append(result)
+            if first:
+                results.append(result)
             if drop_bad_data and result.problems and \
                     result.cleaned is not None:
                 out = _apply_cleaned(cfg, ds, split, index, result)
-                logger.warning(format_problems(result.problems, False))
+                if first:
+                    logger.warning(format_problems(result.problems, False))
                 logger.warning(
                     f'--drop-bad-data: dropped {result.dropped["images"]} '
                     f'images and {result.dropped["annotations"]} annotations '

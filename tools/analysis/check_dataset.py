@@ -28,7 +28,7 @@ from hiri_mm.openmmlab.runner_utils import load_config
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Check a config\'s data')
-    parser.add_argument('config', help='config file path')
+    parser.add_argument('config', help='config file path or package path')
     parser.add_argument('--splits', nargs='+', default=['train', 'val'],
                         choices=['train', 'val', 'test'],
                         help='dataloaders to check')
