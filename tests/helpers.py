@@ -1,7 +1,15 @@
 """Constants, option builders and test doubles shared by the tests
 (imported as ``from tests.helpers import ...``; fixtures live in
 conftest.py)."""
+import math
 import os
+
+import pytest
+import torch
+import torch.nn as nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from hiri_mm.models.backbones.hiri_vit import Pointwise
 
 
 class MakesDir:
@@ -54,3 +62,33 @@ def seg_options(data_root, iters):
         'train_dataloader.batch_size=2', 'param_scheduler.0.end=2',
         'param_scheduler.1.begin=2', f'param_scheduler.1.end={iters}',
     ]
+
+
+def _fan_out_std(conv):
+    return math.sqrt(2. / (conv.kernel_size[0] * conv.kernel_size[1] *
+                           conv.out_channels // conv.groups))
+
+
+def assert_initialised_by_the_rule(model):
+    """Convs fan-out normal; linears and the CFFN's 1x1 convs truncated
+    normal 0.02; biases 0; norms weight 1, bias 0."""
+    convs = [m for m in model.modules()
+             if isinstance(m, nn.Conv2d) and not isinstance(m, Pointwise)]
+    weights = torch.cat([(m.weight / _fan_out_std(m)).flatten()
+                         for m in convs])
+    # Every conv is fan-out normal: normalised weights pooled over all
+    # convs have std 1; each big conv on its own too.
+    assert weights.std().item() == pytest.approx(1., abs=0.01)
+    for m in convs:
+        if m.weight.numel() >= 4096:
+            std = (m.weight.std() / _fan_out_std(m)).item()
+            assert std == pytest.approx(1., abs=0.1), m
+    for m in model.modules():
+        # Linears, and the 1x1 convs that stand for them in the CFFN, are
+        # truncated normal with std 0.02.
+        if isinstance(m, (nn.Linear, Pointwise)):
+            assert m.weight.std().item() == pytest.approx(.02, rel=.1)
+        if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None:
+            assert not m.bias.any()
+        if isinstance(m, (_BatchNorm, nn.LayerNorm)):
+            assert (m.weight == 1).all() and not m.bias.any()

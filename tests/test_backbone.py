@@ -11,9 +11,10 @@ from timm.layers import LayerNorm2d
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from hiri_mm import HIRIViT
-from hiri_mm.models.backbones.hiri_vit import (DenseAct, HRBlock, Pointwise,
+from hiri_mm.models.backbones.hiri_vit import (DenseAct, HRBlock,
                                                TransformerBlock,
                                                add_upsampled)
+from tests.helpers import assert_initialised_by_the_rule
 
 
 def _expected_shapes(model, h, w):
@@ -332,41 +333,13 @@ def test_drop_path_defaults_to_the_arch_value(tiny_arch, every_size):
         .drop_path_rate == .05
 
 
-def _fan_out_std(conv):
-    return math.sqrt(2. / (conv.kernel_size[0] * conv.kernel_size[1] *
-                           conv.out_channels // conv.groups))
-
-
-def _assert_initialised_by_the_rule(model):
-    convs = [m for m in model.modules()
-             if isinstance(m, nn.Conv2d) and not isinstance(m, Pointwise)]
-    weights = torch.cat([(m.weight / _fan_out_std(m)).flatten()
-                         for m in convs])
-    # Every conv is fan-out normal: normalised weights pooled over all
-    # convs have std 1; each big conv on its own too.
-    assert weights.std().item() == pytest.approx(1., abs=0.01)
-    for m in convs:
-        if m.weight.numel() >= 4096:
-            std = (m.weight.std() / _fan_out_std(m)).item()
-            assert std == pytest.approx(1., abs=0.1), m
-    for m in model.modules():
-        # Linears, and the 1x1 convs that stand for them in the CFFN, are
-        # truncated normal with std 0.02.
-        if isinstance(m, (nn.Linear, Pointwise)):
-            assert m.weight.std().item() == pytest.approx(.02, rel=.1)
-        if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None:
-            assert not m.bias.any()
-        if isinstance(m, (_BatchNorm, nn.LayerNorm)):
-            assert (m.weight == 1).all() and not m.bias.any()
-
-
 def test_every_layer_follows_one_initialisation_rule(every_size):
     model = every_size['s']
-    _assert_initialised_by_the_rule(model)
+    assert_initialised_by_the_rule(model)
     for p in model.parameters():
         p.data.normal_()
     model.init_weights()
-    _assert_initialised_by_the_rule(model)
+    assert_initialised_by_the_rule(model)
 
 
 @pytest.mark.slow

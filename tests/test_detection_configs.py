@@ -12,6 +12,7 @@ from mmengine.hub import get_config
 from mmengine.registry import init_default_scope
 
 from hiri_mm.openmmlab.config_checks import stride_problems
+from tests.helpers import assert_initialised_by_the_rule
 
 CONFIGS = sorted(glob.glob('configs/detection/*_hiri_*.py'))
 DEMO = 'configs/demo/maskrcnn_hiri_s_shapes.py'
@@ -130,6 +131,8 @@ def _build(path):
 ])
 def test_config_trains_a_step_and_predicts(path):
     cfg, model = _build(path)
+    # The detector's init_weights reaches every backbone layer.
+    assert_initialised_by_the_rule(model.backbone)
     with_mask = 'mask' in path
     model.train()
     packed = demo_mm_inputs(2, [[3, 128, 160], [3, 96, 128]], num_items=[2, 3],
