@@ -120,6 +120,17 @@ def add_upsampled(high: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
     return high + up.reshape(b, c, 2 * lh, 2 * lw)[..., :h, :w]
 
 
+def nchw_to_nlc(x: torch.Tensor) -> torch.Tensor:
+    """A map as tokens: (B, C, H, W) -> (B, H*W, C)."""
+    return x.flatten(2).transpose(1, 2)
+
+
+def nlc_to_nchw(tokens: torch.Tensor, hw: Tuple[int, int]) -> torch.Tensor:
+    """Tokens as a map: (B, H*W, C) -> (B, C, H, W)."""
+    b, _, c = tokens.shape
+    return tokens.transpose(1, 2).reshape(b, c, *hw)
+
+
 class ConvNormAct(nn.Sequential):
     """Conv -> optional BatchNorm -> optional activation.
 
@@ -333,9 +344,8 @@ class Attention(nn.Module):
         if self.sr_ratio > 1:
             h, w = hw
             r = self.sr_ratio
-            kv_in = F.pad(x.transpose(1, 2).reshape(b, c, h, w),
-                          (0, -w % r, 0, -h % r))
-            kv_in = self.sr_norm(self.sr(kv_in).flatten(2).transpose(1, 2))
+            kv_in = F.pad(nlc_to_nchw(x, hw), (0, -w % r, 0, -h % r))
+            kv_in = self.sr_norm(nchw_to_nlc(self.sr(kv_in)))
         else:
             kv_in = x
         k, v = self.kv(kv_in).view(b, -1, 2, heads, c // heads).permute(
@@ -410,10 +420,9 @@ class TransformerBlock(nn.Module):
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, h, w = x.shape
-        tokens = x.flatten(2).transpose(1, 2)
-        attn = self.attn(self.norm1(tokens), (h, w))
-        x = x + self.drop_path(attn.transpose(1, 2).reshape(b, c, h, w))
+        hw = x.shape[-2:]
+        attn = self.attn(self.norm1(nchw_to_nlc(x)), hw)
+        x = x + self.drop_path(nlc_to_nchw(attn, hw))
         return x + self.drop_path(self.ffn(self.norm2(x)))
 
     @torch.no_grad()
