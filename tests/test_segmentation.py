@@ -13,6 +13,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 from hiri_mm import HIRIViT
+from hiri_mm.openmmlab.config_checks import stride_problems
 from tests.helpers import SEG_DEMO as DEMO
 from tests.helpers import seg_options
 
@@ -54,6 +55,35 @@ def test_paper_settings_and_wiring(path):
     assert tuple(resize.scale) == (4 * side, side)
     test_resize = cfg.test_dataloader.dataset.pipeline[1]
     assert tuple(test_resize.scale) == (4 * side, side)
+
+
+@pytest.mark.parametrize('path', CONFIGS + [DEMO])
+def test_head_inputs_agree_with_the_backbone(path):
+    assert stride_problems(Config.fromfile(path)) == []
+
+
+def test_head_check_names_a_wrong_stage_or_width():
+    cfg = Config.fromfile(CONFIGS[0])
+    cfg.model.decode_head.in_channels = [64, 128, 320, 512]  # a ResNet-ish
+    cfg.model.auxiliary_head.in_index = 4
+    problems = stride_problems(cfg)
+    assert problems == [
+        'model.decode_head.in_channels [64, 128, 320, 512] != backbone '
+        f'out_channels {list(HIRIViT("b").out_channels)} at in_index '
+        '[0, 1, 2, 3]',
+        'model.auxiliary_head.in_index 4 is not among the 4 returned stages '
+        '(backbone out_indices [1, 2, 3, 4])']
+
+
+def test_train_stops_on_a_wrong_head_before_the_runner(ade_shapes,
+                                                       tmp_path):
+    from tools.train import main
+    with pytest.raises(SystemExit, match=r'(?s)disagrees with the HIRI-ViT '
+                       r'backbone.*model.auxiliary_head.in_channels 999'):
+        main([DEMO, '--work-dir', str(tmp_path), '--cfg-options',
+              *seg_options(ade_shapes, 1),
+              'model.auxiliary_head.in_channels=999'])
+    assert not any(tmp_path.iterdir())  # no Runner: nothing written
 
 
 @pytest.mark.parametrize('path', CONFIGS + [DEMO])

@@ -4,6 +4,9 @@
   feature map it describes does not crash, the detector trains badly; it
   derives every level's stride from the backbone's own ``out_strides`` and
   the FPN's settings and lists each field of the heads that says otherwise.
+  For a segmentor it checks the stage each decode or auxiliary head reads
+  (``in_index``) and its ``in_channels``, which would otherwise fail only
+  at the first forward pass, after the Runner and the data are set up.
 - :func:`check_dataset_paths`: every annotation file and image folder the
   dataloaders name exists.
 - :func:`check_num_classes`: the heads' ``num_classes`` match the dataset.
@@ -76,22 +79,9 @@ def fpn_strides(backbone: HIRIViT, neck: ConfigDict) -> List[int]:
     return strides
 
 
-def has_hiri_fpn(cfg: Config) -> bool:
-    """Whether ``cfg.model`` is a HIRIViT backbone feeding an FPN-like neck
-    (the models :func:`stride_problems` can check)."""
-    model = cfg.get('model') or {}
-    neck = model.get('neck')
-    return _type_name(model.get('backbone')) == 'HIRIViT' and \
-        isinstance(neck, dict) and 'num_outs' in neck
-
-
-def stride_problems(cfg: Config) -> List[str]:
-    """Every stride-bearing field of ``cfg.model`` that disagrees with the
-    backbone; an empty list when the config is consistent. Needs a HIRIViT
-    backbone and an FPN neck (see :func:`has_hiri_fpn`)."""
-    model = cfg.model
-    backbone = HIRIViT(**{k: v for k, v in model.backbone.items()
-                          if k not in ('type', '_delete_', 'init_cfg')})
+def _fpn_problems(model: ConfigDict, backbone: HIRIViT) -> List[str]:
+    """FPN ``in_channels``, anchor / RoI strides and padding that disagree
+    with ``backbone``."""
     neck = model.neck
     problems = []
     if list(neck.in_channels) != list(backbone.out_channels):
@@ -127,15 +117,72 @@ def stride_problems(cfg: Config) -> List[str]:
     return problems
 
 
+def _segmentor_heads(model: ConfigDict) -> Iterator[Tuple[str, dict]]:
+    yield 'model.decode_head', model.decode_head
+    auxiliary = model.get('auxiliary_head')
+    if isinstance(auxiliary, dict):
+        yield 'model.auxiliary_head', auxiliary
+    for i, head in enumerate(auxiliary or []):
+        if isinstance(head, dict):
+            yield f'model.auxiliary_head[{i}]', head
+
+
+def _head_problems(model: ConfigDict, backbone: HIRIViT) -> List[str]:
+    """Segmentor heads (reading the backbone directly) whose ``in_index``
+    is not a returned stage or whose ``in_channels`` is not its width."""
+    widths = list(backbone.out_channels)
+    problems = []
+    for path, head in _segmentor_heads(model):
+        index = head.get('in_index', -1)
+        indices = list(index) if isinstance(index, (list, tuple)) else [index]
+        if any(not isinstance(i, int) or not -len(widths) <= i < len(widths)
+               for i in indices):
+            problems.append(
+                f'{path}.in_index {index} is not among the {len(widths)} '
+                f'returned stages (backbone out_indices '
+                f'{list(backbone.out_indices)})')
+            continue
+        read = [widths[i] for i in indices]
+        expected = read if isinstance(index, (list, tuple)) else read[0]
+        channels = head.get('in_channels')
+        if isinstance(channels, tuple):
+            channels = list(channels)
+        if channels != expected:
+            problems.append(f'{path}.in_channels {channels} != backbone '
+                            f'out_channels {expected} at in_index {index}')
+    return problems
+
+
+def stride_problems(cfg: Config) -> List[str]:
+    """Every field of ``cfg.model`` that disagrees with its HIRIViT
+    backbone's outputs; an empty list when the config is consistent or has
+    no HIRIViT backbone.
+
+    Checked: a detector's FPN ``in_channels``, its heads' anchor and RoI
+    strides and the padding (a neck with ``num_outs``); a segmentor's
+    decode and auxiliary heads' ``in_index`` and ``in_channels`` (no neck).
+    """
+    model = cfg.get('model') or {}
+    if _type_name(model.get('backbone')) != 'HIRIViT':
+        return []
+    backbone = HIRIViT(**{k: v for k, v in model.backbone.items()
+                          if k not in ('type', '_delete_', 'init_cfg')})
+    neck = model.get('neck')
+    if isinstance(neck, dict) and 'num_outs' in neck:
+        return _fpn_problems(model, backbone)
+    if neck is None and isinstance(model.get('decode_head'), dict):
+        return _head_problems(model, backbone)
+    return []
+
+
 def check_strides(cfg: Config) -> None:
-    """Exit listing :func:`stride_problems` (HIRIViT + FPN models only)."""
-    if not has_hiri_fpn(cfg):
-        return
+    """Exit listing :func:`stride_problems`."""
     problems = stride_problems(cfg)
     if problems:
         raise SystemExit(
-            f'Strides in {cfg.filename} disagree with the HIRI-ViT '
-            'backbone (the detector would train, badly):\n' +
+            f'{cfg.filename} disagrees with the HIRI-ViT backbone\'s '
+            'outputs (a detector would train, badly; a segmentor would '
+            'fail at its first step):\n' +
             '\n'.join(f'  {p}' for p in problems) +
             '\nSee "Detection and segmentation configs" in the README.')
 
