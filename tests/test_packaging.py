@@ -95,8 +95,10 @@ def test_package_config_paths_inherit_and_load(tmp_path):
 
 
 def test_tools_read_package_config_paths(tmp_path):
-    """tools/train.py, test.py, check_dataset.py and get_flops.py read
-    ``hiri_mm::`` paths as the files they name."""
+    """The config loader of tools/train.py, test.py and check_dataset.py
+    (load_config) and get_flops.py (read_config) reads package paths as
+    the files they name; check_dataset.py's command line is run with one in
+    test_data_check.py."""
     args = argparse.Namespace(
         config='hiri_mm::detection/maskrcnn_hiri_s_1x.py', work_dir=None,
         cfg_options=None, launcher='none', local_rank=0)

@@ -3,7 +3,7 @@
 # packages (requirements-bench.txt), then run tools/analysis/benchmark.py.
 # Usage: bash tools/run_benchmark.sh [cpu|cuda]   (tables in work_dirs/benchmark/<device>)
 # On a machine with only torch and timm (no .venv), run the benchmark itself:
-#   PYTHONPATH=. python tools/analysis/benchmark.py --device cuda --amp --channels-last --compile --deploy
+#   PYTHONPATH=. python tools/analysis/benchmark.py --device cuda --amp --channels-last --compile --deploy --out-dir work_dirs/benchmark/cuda
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEVICE=${1:-cpu}
