@@ -1,12 +1,16 @@
 """Constants, option builders and test doubles shared by the tests
 (imported as ``from tests.helpers import ...``; fixtures live in
 conftest.py)."""
+import copy
+import functools
 import math
 import os
+import os.path as osp
 
 import pytest
 import torch
 import torch.nn as nn
+from mmengine.config import Config
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from hiri_mm.models.backbones.hiri_vit import Pointwise
@@ -21,6 +25,18 @@ class MakesDir:
 
     def __reduce__(self):
         return (os.mkdir, (self.path, ))
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed(path):
+    return Config.fromfile(path)
+
+
+def config_copy(path):
+    """``Config.fromfile(path)`` parsed once per test session (mmseg-based
+    configs take about a second each); every call returns a copy that the
+    caller may change."""
+    return copy.deepcopy(_parsed(osp.abspath(path)))
 
 
 DET_DEMO = 'configs/demo/maskrcnn_hiri_s_shapes.py'

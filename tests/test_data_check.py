@@ -13,13 +13,12 @@ import time
 import cv2
 import numpy as np
 import pytest
-from mmengine.config import Config
 
 from hiri_mm.openmmlab.config_checks import (SHOWN_PROBLEMS, Problem,
                                              check_coco, check_data,
                                              format_problems, resize_targets)
 from hiri_mm.openmmlab.runner_utils import train
-from tests.helpers import DET_DEMO, SEG_DEMO, det_options
+from tests.helpers import DET_DEMO, SEG_DEMO, config_copy, det_options
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CLASSIFICATION = 'configs/classification/hiri_vit_s_300e_in1k.py'
@@ -43,7 +42,7 @@ def coco(coco_shapes, tmp_path):
 
 
 def _det_cfg(root, work_dir='work_dirs/unused'):
-    cfg = Config.fromfile(osp.join(ROOT, DET_DEMO))
+    cfg = config_copy(osp.join(ROOT, DET_DEMO))
     for split in ('train', 'val', 'test'):
         cfg[f'{split}_dataloader'].dataset.data_root = root + '/'
     cfg.val_evaluator.ann_file = \
@@ -178,7 +177,7 @@ def ade(ade_shapes, tmp_path):
 
 
 def _seg_cfg(root, work_dir='work_dirs/unused'):
-    cfg = Config.fromfile(osp.join(ROOT, SEG_DEMO))
+    cfg = config_copy(osp.join(ROOT, SEG_DEMO))
     for split in ('train', 'val', 'test'):
         cfg[f'{split}_dataloader'].dataset.data_root = root
     cfg.work_dir = work_dir
@@ -231,9 +230,9 @@ def test_check_dataset_tool_counts_each_set_once(ade, capsys):
 
 
 def test_resize_limit_follows_the_pipeline():
-    demo = resize_targets(Config.fromfile(
+    demo = resize_targets(config_copy(
         osp.join(ROOT, DET_DEMO)).train_dataloader.dataset.pipeline)
-    full = resize_targets(Config.fromfile(osp.join(
+    full = resize_targets(config_copy(osp.join(
         ROOT, 'configs/detection/maskrcnn_hiri_s_3x.py')
     ).train_dataloader.dataset.pipeline)
     assert demo == [(192, 192)]
@@ -254,7 +253,7 @@ def test_first_twenty_problems_and_counts():
 
 
 def test_classification_configs_are_skipped():
-    cfg = Config.fromfile(osp.join(ROOT, CLASSIFICATION))
+    cfg = config_copy(osp.join(ROOT, CLASSIFICATION))
     from hiri_mm.openmmlab.config_checks import check_strides
     assert check_data(cfg, ('train', 'val')) == []
     check_strides(cfg)  # no HIRIViT + FPN: nothing to check

@@ -7,12 +7,11 @@ import pytest
 import torch
 from mmdet.registry import MODELS
 from mmdet.testing import demo_mm_inputs
-from mmengine.config import Config
 from mmengine.hub import get_config
 from mmengine.registry import init_default_scope
 
 from hiri_mm.openmmlab.config_checks import stride_problems
-from tests.helpers import assert_initialised_by_the_rule
+from tests.helpers import assert_initialised_by_the_rule, config_copy
 
 CONFIGS = sorted(glob.glob('configs/detection/*_hiri_*.py'))
 DEMO = 'configs/demo/maskrcnn_hiri_s_shapes.py'
@@ -30,11 +29,11 @@ def test_all_paper_configs_are_present():
 
 @pytest.mark.parametrize('path', CONFIGS + [DEMO])
 def test_strides_agree_with_the_backbone(path):
-    assert stride_problems(Config.fromfile(path)) == []
+    assert stride_problems(config_copy(path)) == []
 
 
 def test_stride_check_catches_an_undoubled_stride():
-    cfg = Config.fromfile('configs/detection/maskrcnn_hiri_s_1x.py')
+    cfg = config_copy('configs/detection/maskrcnn_hiri_s_1x.py')
     cfg.model.rpn_head.anchor_generator.strides = [4, 8, 16, 32, 64]
     cfg.model.roi_head.mask_roi_extractor.featmap_strides = [4, 8, 16, 32]
     cfg.model.data_preprocessor.pad_size_divisor = 32
@@ -50,7 +49,7 @@ def test_stride_check_catches_an_undoubled_stride():
 
 @pytest.mark.parametrize('path', CONFIGS)
 def test_paper_settings(path):
-    cfg = Config.fromfile(path)
+    cfg = config_copy(path)
     assert cfg.data_root == 'data/coco/'
     assert cfg.optim_wrapper.optimizer.type == 'AdamW'
     assert cfg.auto_scale_lr.base_batch_size == 16
@@ -81,7 +80,7 @@ def test_3x_configs_double_swins_multi_scale_crop_recipe():
         'mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py')
     swin_sides = _short_sides(swin.train_dataloader.dataset.pipeline)
     for path in [c for c in CONFIGS if c.endswith('_3x.py')]:
-        pipeline = Config.fromfile(path).train_dataloader.dataset.pipeline
+        pipeline = config_copy(path).train_dataloader.dataset.pipeline
         assert _short_sides(pipeline) == {2 * s for s in swin_sides}, path
         crops = [t for branch in pipeline[-2].transforms for t in branch
                  if t.type == 'RandomCrop']
@@ -89,7 +88,7 @@ def test_3x_configs_double_swins_multi_scale_crop_recipe():
 
 
 def test_cascade_uses_swins_4conv1fc_giou_syncbn_box_heads():
-    heads = Config.fromfile(
+    heads = config_copy(
         'configs/detection/cascade_maskrcnn_hiri_s_3x.py').model.roi_head
     assert len(heads.bbox_head) == heads.num_stages == 3
     for head in heads.bbox_head:
@@ -103,7 +102,7 @@ def test_cascade_uses_swins_4conv1fc_giou_syncbn_box_heads():
 @pytest.mark.parametrize('path', [c for c in CONFIGS if 'mask' not in c])
 def test_box_detectors_test_time_augment_at_doubled_scales(path):
     mmdet_tta = get_config('mmdet::retinanet/retinanet_tta.py')
-    ours = Config.fromfile(path)
+    ours = config_copy(path)
     assert ours.tta_model.type == 'DetTTAModel'
     assert _short_sides(ours.tta_pipeline) == {
         2 * s for s in _short_sides(mmdet_tta.tta_pipeline)}
@@ -111,12 +110,12 @@ def test_box_detectors_test_time_augment_at_doubled_scales(path):
 
 @pytest.mark.parametrize('path', CONFIGS)
 def test_drop_path_is_the_arch_default(path):
-    backbone = Config.fromfile(path).model.backbone
+    backbone = config_copy(path).model.backbone
     assert 'drop_path_rate' not in backbone
 
 
 def _build(path):
-    cfg = Config.fromfile(path)
+    cfg = config_copy(path)
     init_default_scope('mmdet')
     model = MODELS.build(cfg.model)
     model.init_weights()

@@ -14,6 +14,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from tests.helpers import config_copy
 from tests.helpers import DET_DEMO as DEMO
 from tests.helpers import det_options as demo_options
 
@@ -89,7 +90,7 @@ def test_test_tool_tta_tests_the_wrapped_model(det_trained, coco_shapes,
 
 def test_show_options_switch_on_the_detection_hook():
     from tools.test import enable_visualization
-    cfg = Config.fromfile(DEMO)
+    cfg = config_copy(DEMO)
     enable_visualization(cfg, show=True, show_dir='vis', wait_time=0.5)
     hook = cfg.default_hooks.visualization
     assert (hook.draw, hook.show, hook.wait_time) == (True, True, 0.5)
@@ -98,7 +99,7 @@ def test_show_options_switch_on_the_detection_hook():
 
 def test_tta_needs_the_configs_tta_model_and_pipeline():
     from tools.test import enable_tta
-    cfg = Config({k: v for k, v in Config.fromfile(DEMO).to_dict().items()
+    cfg = Config({k: v for k, v in config_copy(DEMO).to_dict().items()
                   if k != 'tta_model'})
     with pytest.raises(SystemExit, match='tta_model'):
         enable_tta(cfg)
@@ -106,7 +107,7 @@ def test_tta_needs_the_configs_tta_model_and_pipeline():
 
 def test_detection_predictions_dump_to_a_pickle_only():
     from tools.test import dump_predictions
-    cfg = Config.fromfile(DEMO)
+    cfg = config_copy(DEMO)
     with pytest.raises(SystemExit, match='.pkl'):
         dump_predictions(cfg, 'preds')
     dump_predictions(cfg, 'preds.pkl')
@@ -125,7 +126,7 @@ def test_missing_dataset_names_the_path(tmp_path):
 def test_init_detector_and_inferencer(det_trained, coco_shapes, tmp_path):
     from mmdet.apis import DetInferencer, inference_detector, init_detector
     from mmengine.config import Config
-    cfg = Config.fromfile(DEMO)
+    cfg = config_copy(DEMO)
     ckpt = osp.join(det_trained, 'epoch_1.pth')
     image = glob.glob(osp.join(coco_shapes, 'val2017', '*.png'))[0]
     model = init_detector(cfg, ckpt, device='cpu')

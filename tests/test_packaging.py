@@ -23,6 +23,7 @@ from mmengine.registry import MODELS, init_default_scope
 import hiri_mm
 from hiri_mm.openmmlab.mim import read_config
 from hiri_mm.openmmlab.runner_utils import load_config
+from tests.helpers import config_copy
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIRS = sorted(d for d in glob.glob(osp.join(ROOT, 'configs', '*'))
@@ -86,7 +87,7 @@ def test_package_config_paths_inherit_and_load(tmp_path):
     user.write_text("_base_ = 'hiri_mm::detection/maskrcnn_hiri_s_1x.py'\n"
                     'model = dict(backbone=dict(drop_path_rate=0.3))\n')
     cfg = Config.fromfile(str(user))
-    ours = Config.fromfile(osp.join(ROOT, 'configs', 'detection',
+    ours = config_copy(osp.join(ROOT, 'configs', 'detection',
                                     'maskrcnn_hiri_s_1x.py'))
     assert cfg.model.backbone.drop_path_rate == 0.3
     assert cfg.model.neck == ours.model.neck
@@ -103,7 +104,7 @@ def test_tools_read_package_config_paths(tmp_path):
         config='hiri_mm::detection/maskrcnn_hiri_s_1x.py', work_dir=None,
         cfg_options=None, launcher='none', local_rank=0)
     cfg = load_config(args)
-    ours = Config.fromfile(osp.join(ROOT, 'configs', 'detection',
+    ours = config_copy(osp.join(ROOT, 'configs', 'detection',
                                     'maskrcnn_hiri_s_1x.py'))
     assert cfg.model == ours.model
     assert cfg.work_dir == osp.join('./work_dirs', 'maskrcnn_hiri_s_1x')
@@ -155,7 +156,7 @@ def test_inherited_config_builds_what_ours_builds(rel, tmp_path):
     inherited = Config.fromfile(str(user))
     assert any(t.get('_scope_') == 'hiri_mm'
                for name in _pipelines(inherited) for t in inherited[name])
-    ours = Config.fromfile(osp.join(ROOT, 'configs', rel))
+    ours = config_copy(osp.join(ROOT, 'configs', rel))
     built = _built(inherited)
     assert built == _built(ours)
     assert built

@@ -9,7 +9,6 @@ import os.path as osp
 import pytest
 import timm
 import torch
-from mmengine.config import Config
 from mmengine.evaluator import Evaluator
 from mmengine.registry import DATASETS, MODELS, TRANSFORMS, init_default_scope
 from mmengine.runner.checkpoint import save_checkpoint
@@ -20,7 +19,7 @@ from hiri_mm import HIRIViT
 from hiri_mm.datasets import make_shape_classification
 from hiri_mm.ema_distillation import EMADistillation, distillation_loss
 from hiri_mm.openmmlab.classification import TopKAccuracy
-from tests.helpers import TINY_ARCH
+from tests.helpers import TINY_ARCH, config_copy
 
 CONFIGS = 'configs/classification'
 PRETRAIN = f'{CONFIGS}/hiri_vit_s_300e_in1k.py'
@@ -75,7 +74,7 @@ def test_teacher_follows_student_and_loss_includes_distillation(tiny_arch):
 
 
 def test_ema_decay_reaches_nominal_within_the_configured_steps():
-    cfg = Config.fromfile(PRETRAIN)
+    cfg = config_copy(PRETRAIN)
     init_default_scope('mmengine')
     teacher = MODELS.build(dict(cfg.model, num_classes=3, model_kwargs=dict(
         arch=TINY_ARCH))).distiller.teacher
@@ -161,7 +160,7 @@ def test_validation_split_uses_the_training_class_indices(tmp_path):
 def test_randaugment_policy_is_safe_at_its_largest_magnitude():
     """timm's increasing posterize keeps 0 bits at magnitude 10, which this
     Pillow refuses; the configs cap the magnitude at 9 (1 bit)."""
-    step = Config.fromfile(PRETRAIN).train_pipeline[0]
+    step = config_copy(PRETRAIN).train_pipeline[0]
     transform = TRANSFORMS.build(dict(step, input_size=32))
     randaug = [t for t in transform.transform.transforms
                if isinstance(t, RandAugment)]
@@ -173,7 +172,7 @@ def test_randaugment_policy_is_safe_at_its_largest_magnitude():
 
 
 def test_configs_follow_the_recipe():
-    cfgs = {size: Config.fromfile(f'{CONFIGS}/hiri_vit_{size}_300e_in1k.py')
+    cfgs = {size: config_copy(f'{CONFIGS}/hiri_vit_{size}_300e_in1k.py')
             for size in 'sbl'}
     for size, cfg in cfgs.items():
         assert cfg.model.model_name == f'hiri_vit_{size}'
@@ -191,7 +190,7 @@ def test_configs_follow_the_recipe():
     assert 'clip_grad' not in cfgs['s'].optim_wrapper
     assert cfgs['l'].optim_wrapper.clip_grad == dict(max_norm=1.0)
 
-    ft = Config.fromfile(FINETUNE)
+    ft = config_copy(FINETUNE)
     assert ft.load_from and not ft.resume
     assert ft.train_cfg.max_epochs == 30
     assert ft.optim_wrapper.optimizer.lr == 4e-5
@@ -203,7 +202,7 @@ def test_configs_follow_the_recipe():
 
 def test_pretraining_model_builds_from_the_config():
     init_default_scope('mmengine')
-    model = MODELS.build(Config.fromfile(PRETRAIN).model)
+    model = MODELS.build(config_copy(PRETRAIN).model)
     assert model.distiller.student.backbone.drop_path_rate == 0.2
     assert model.data_preprocessor.num_classes == 1000
     with pytest.raises(ValueError, match='set only model.num_classes'):
@@ -402,7 +401,7 @@ def test_converted_teacher_loads_into_the_maskrcnn_backbone(tmp_path):
     from mmdet.registry import MODELS as MMDET_MODELS
     from tools.convert_checkpoint import main
     init_default_scope('mmengine')
-    model = MODELS.build(Config.fromfile(PRETRAIN).model)
+    model = MODELS.build(config_copy(PRETRAIN).model)
     with torch.no_grad():  # a teacher that differs from the student
         for p in model.distiller.teacher.parameters():
             p.add_(torch.randn_like(p))
@@ -415,7 +414,7 @@ def test_converted_teacher_loads_into_the_maskrcnn_backbone(tmp_path):
     assert sorted({k.split('.')[0] for k in missing}) == [
         'norm1', 'norm2', 'norm3']
 
-    cfg = Config.fromfile('configs/detection/maskrcnn_hiri_s_1x.py')
+    cfg = config_copy('configs/detection/maskrcnn_hiri_s_1x.py')
     cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=dst)
     init_default_scope('mmdet')
     detector = MMDET_MODELS.build(cfg.model)

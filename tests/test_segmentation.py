@@ -14,6 +14,7 @@ from mmseg.registry import MODELS
 
 from hiri_mm import HIRIViT
 from hiri_mm.openmmlab.config_checks import stride_problems
+from tests.helpers import config_copy
 from tests.helpers import SEG_DEMO as DEMO
 from tests.helpers import seg_options
 
@@ -28,7 +29,7 @@ def test_every_config_is_present():
 
 @pytest.mark.parametrize('path', CONFIGS)
 def test_paper_settings_and_wiring(path):
-    cfg = Config.fromfile(path)
+    cfg = config_copy(path)
     backbone_cfg = {k: v for k, v in cfg.model.backbone.items()
                     if k not in ('type', '_delete_')}
     backbone = HIRIViT(**backbone_cfg)
@@ -59,11 +60,11 @@ def test_paper_settings_and_wiring(path):
 
 @pytest.mark.parametrize('path', CONFIGS + [DEMO])
 def test_head_inputs_agree_with_the_backbone(path):
-    assert stride_problems(Config.fromfile(path)) == []
+    assert stride_problems(config_copy(path)) == []
 
 
 def test_head_check_names_a_wrong_stage_or_width():
-    cfg = Config.fromfile(CONFIGS[0])
+    cfg = config_copy(CONFIGS[0])
     cfg.model.decode_head.in_channels = [64, 128, 320, 512]  # a ResNet-ish
     cfg.model.auxiliary_head.in_index = 4
     problems = stride_problems(cfg)
@@ -90,14 +91,14 @@ def test_train_stops_on_a_wrong_head_before_the_runner(ade_shapes,
 def test_syncbn_in_backbone_and_heads(path):
     """mmseg's multi-GPU convention; the single-process runs of this suite
     (seg_trained) show that mmengine turns it into plain BatchNorm."""
-    model = Config.fromfile(path).model
+    model = config_copy(path).model
     assert model.backbone.norm_cfg.type == 'SyncBN'
     assert model.decode_head.norm_cfg.type == 'SyncBN'
 
 
 @pytest.mark.parametrize('path', CONFIGS)
 def test_tta_rescales_like_mmseg_at_the_configs_resolution(path):
-    tta = Config.fromfile(path).tta_pipeline[1].transforms[0]
+    tta = config_copy(path).tta_pipeline[1].transforms[0]
     factor = 1 if 'crop512' in path else 2
     assert [t.scale_factor for t in tta] == [
         factor * r for r in (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)]
@@ -109,7 +110,7 @@ def test_tta_rescales_like_mmseg_at_the_configs_resolution(path):
     'path', [pytest.param(c, marks=pytest.mark.slow) for c in CONFIGS] +
     [DEMO])
 def test_config_trains_a_step_and_predicts(path):
-    cfg = Config.fromfile(path)
+    cfg = config_copy(path)
     init_default_scope('mmseg')
     model = MODELS.build(cfg.model)
     model.init_weights()
@@ -177,7 +178,7 @@ def test_test_tool_tta_and_pickled_predictions(seg_trained, ade_shapes,
 
 def test_show_options_switch_on_the_segmentation_hook():
     from tools.test import enable_visualization
-    cfg = Config.fromfile(DEMO)
+    cfg = config_copy(DEMO)
     enable_visualization(cfg, show=True, show_dir='vis', wait_time=0.5)
     hook = cfg.default_hooks.visualization
     assert (hook.draw, hook.show, hook.wait_time) == (True, True, 0.5)
@@ -188,7 +189,7 @@ def test_show_options_switch_on_the_segmentation_hook():
 
 def test_segmentation_predictions_dump_to_a_pickle_or_a_folder():
     from tools.test import dump_predictions
-    cfg = Config.fromfile(DEMO)
+    cfg = config_copy(DEMO)
     dump_predictions(cfg, 'label_maps')
     assert cfg.test_evaluator.output_dir == 'label_maps'
     dump_predictions(cfg, 'preds.pkl')
