@@ -4,10 +4,10 @@ mmengine resolves ``_base_ = 'hiri_mm::detection/maskrcnn_hiri_s_1x.py'``
 and ``mmengine.hub.get_config('hiri_mm::...')`` only for the packages listed
 in ``mmengine.config.utils.MODULE2PACKAGE``; :func:`register_config_scope`
 adds ``hiri_mm`` there (``import hiri_mm`` calls it). ``Config.fromfile``
-takes file paths only, for every package; :func:`read_config` is what the
-tools use, so that they take both. The files themselves
-live in ``hiri_mm/.mim`` (``configs/``, ``tools/``, ``model-index.yml``),
-which ``setup.py`` fills as mmdet's does.
+takes file paths only, for every package; the tools read configs with
+:func:`read_config`, which takes both. The files themselves live in
+``hiri_mm/.mim`` (``configs/``, ``tools/``, ``model-index.yml``), which
+``setup.py`` fills as mmdet's does.
 """
 import importlib
 import os.path as osp
