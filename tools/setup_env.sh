@@ -18,7 +18,7 @@ STAMP="$VENV/.hiri_mm_stamp"
 want_stamp=$(cat "$ROOT/requirements.txt" "$ROOT/setup.py" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)
 
 check_imports() {
-  "$PY" -c "import mmcv.ops, mmdet, mmseg, timm, pycocotools, hiri_mm" 2>/dev/null
+  "$PY" -c "import mmcv.ops, mmdet, mmseg, timm, pycocotools, onnxruntime, hiri_mm" 2>/dev/null
 }
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want_stamp" ] && check_imports; then
