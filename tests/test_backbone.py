@@ -62,7 +62,7 @@ def test_unknown_arch_lists_valid_ones():
 def test_custom_arch_with_wrong_keys_lengths_or_types(tiny_arch):
     with pytest.raises(KeyError, match='exactly the keys'):
         HIRIViT(arch=dict(channels=(8, 16, 16, 32, 32)))
-    with pytest.raises(ValueError, match='needs 5 values'):
+    with pytest.raises(ValueError, match=r"arch\['depths'\] .*sequence of 5"):
         HIRIViT(arch={**tiny_arch, 'depths': (1, 1, 1, 1)})
     with pytest.raises(TypeError, match=r"arch\['channels'\].*ints"):
         HIRIViT(arch={**tiny_arch, 'channels': (8, 16, 16.5, 32, 32)})
@@ -83,17 +83,63 @@ def test_bad_arguments_raise(tiny_arch, kwargs, message):
     (dict(sr_ratios=3), 'sr_ratios .*sequence of ints'),
     (dict(sr_ratios=(2, '1')), 'sr_ratios .*sequence of ints'),
     (dict(frozen_stages='one'), 'frozen_stages must be an int'),
-    (dict(out_indices=[]), 'out_indices is empty'),
-    (dict(out_indices='1234'), 'out_indices .*sequence of ints'),
+    (dict(out_indices=[]), 'out_indices must be .*non-empty'),
+    (dict(out_indices='1234'), 'out_indices must be a stage index'),
     (dict(drop_path_rate='0.1'), 'drop_path_rate must be a float'),
     (dict(norm_eval='yes'), 'norm_eval must be True or False'),
     (dict(norm_cfg='BN'), 'norm_cfg must be a dict'),
-    (dict(norm_cfg=dict(type='GN')), "norm_cfg type 'GN'"),
+    (dict(norm_cfg=dict(type='GN')),
+     r"norm_cfg\['type'\] must be one of .*'GN'"),
 ])
 def test_wrong_typed_arguments_fail_at_build_time_naming_the_argument(
         tiny_arch, kwargs, message):
     with pytest.raises((TypeError, ValueError), match=message):
         HIRIViT(arch=tiny_arch, **kwargs)
+
+
+@pytest.mark.parametrize('kwargs, error, message', [
+    (dict(norm_cfg=dict(type='BN', eps='1e-5')), TypeError,
+     r"norm_cfg\['eps'\] must be a positive number, got '1e-5'"),
+    (dict(norm_cfg=dict(type='BN', momentum=2)), ValueError,
+     r"norm_cfg\['momentum'\] must be a number in \[0, 1\]"),
+    (dict(norm_cfg=dict(type='BN', requires_grad='no')), TypeError,
+     r"norm_cfg\['requires_grad'\] must be True or False"),
+    (dict(act_cfg=dict(type='Swish2')), ValueError,
+     r"act_cfg\['type'\] must be a timm activation name.*'Swish2'"),
+    (dict(act_cfg='GELU'), TypeError, 'act_cfg must be a dict'),
+    (dict(in_channels=0), ValueError, 'in_channels must be a positive int'),
+    (dict(with_cp=1), TypeError, 'with_cp must be True or False'),
+])
+def test_config_values_are_checked_at_build_time(tiny_arch, kwargs, error,
+                                                 message):
+    with pytest.raises(error, match=message):
+        HIRIViT(arch=tiny_arch, **kwargs)
+
+
+def test_bools_are_not_numbers_in_a_custom_arch(tiny_arch):
+    with pytest.raises(TypeError, match=r"arch\['mlp_ratios'\] .*numbers"):
+        HIRIViT(arch={**tiny_arch, 'mlp_ratios': (True, 2, 2, 2, 2)})
+    with pytest.raises(ValueError, match=r"arch\['drop_path_rate'\]"):
+        HIRIViT(arch={**tiny_arch, 'drop_path_rate': 1.5})
+
+
+def test_valid_norm_and_activation_configs_build(tiny_arch):
+    model = HIRIViT(arch=tiny_arch, act_cfg=dict(type='SiLU'),
+                    norm_cfg=dict(type='BN', eps=1e-3, momentum=None,
+                                  requires_grad=False))
+    bn = model.stem.norm
+    assert bn.eps == 1e-3 and bn.momentum is None
+    assert not bn.weight.requires_grad
+    assert isinstance(model.stem.conv.act.act, nn.SiLU)
+
+
+@pytest.mark.parametrize('init_cfg', ['x.pth', ['x.pth'], dict(file='x')])
+def test_mmengine_backbone_rejects_an_init_cfg_that_is_no_dict(tiny_arch,
+                                                               init_cfg):
+    from hiri_mm.openmmlab.backbone import HIRIViT as MMHIRIViT
+    fix = r"init_cfg=dict\(type='Pretrained', checkpoint='x.pth'\)"
+    with pytest.raises(TypeError, match=fix):
+        MMHIRIViT(arch=tiny_arch, init_cfg=init_cfg)
 
 
 def test_negative_out_index_counts_from_the_last_stage(tiny_arch):
@@ -343,8 +389,14 @@ def test_every_layer_follows_one_initialisation_rule(every_size):
 
 
 @pytest.mark.slow
-def test_compiles_as_one_graph_for_training_and_inference(tiny_arch):
-    model = HIRIViT(arch=tiny_arch, sr_ratios=(2, 1), drop_path_rate=0.1)
+@pytest.mark.parametrize('attention', [
+    dict(sr_ratios=(2, 1)),
+    # Stage 4 is a 3x2 grid: 2x2 windows, padded and masked.
+    dict(sr_ratios=(1, 2), window_sizes=(2, None)),
+])
+def test_compiles_as_one_graph_for_training_and_inference(tiny_arch,
+                                                          attention):
+    model = HIRIViT(arch=tiny_arch, drop_path_rate=0.1, **attention)
     compiled = torch.compile(model, fullgraph=True, backend='aot_eager')
     x = torch.randn(2, 3, 96, 64)
     model.train()

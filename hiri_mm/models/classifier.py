@@ -122,26 +122,13 @@ class HIRIViTClassifier(nn.Module):
         output_fmt: str = 'NCHW',
         intermediates_only: bool = False,
     ) -> Union[List[torch.Tensor], Tuple[torch.Tensor, List[torch.Tensor]]]:
-        """timm's feature API: the NCHW maps of the stages in ``indices``
-        (the last ``n`` stages for an int, all for None); ``norm`` applies
-        the final norm to the last stage's map."""
-        if output_fmt != 'NCHW':
-            raise ValueError(f'HIRI-ViT features are NCHW, got {output_fmt}')
-        backbone = self.backbone
-        take, last = feature_take_indices(len(backbone.stages), indices)
-        final = backbone.out_indices[-1]
-        x = backbone.stem(x)
-        intermediates = []
-        stages = backbone.stages[:last + 1] if stop_early else backbone.stages
-        for i, stage in enumerate(stages):
-            x = stage(x)
-            if i in take:
-                intermediates.append(
-                    getattr(backbone, f'norm{final}')(x)
-                    if norm and i == final else x)
-        if intermediates_only:
-            return intermediates
-        return getattr(backbone, f'norm{final}')(x), intermediates
+        """timm's feature API (also behind ``features_only=True``): the
+        backbone's :meth:`~HIRIViT.forward_intermediates`. ``norm`` applies
+        the final norm to the last stage's map; the maps come back in the
+        input's memory format."""
+        return self.backbone.forward_intermediates(
+            x, indices, norm=norm, stop_early=stop_early,
+            output_fmt=output_fmt, intermediates_only=intermediates_only)
 
     def prune_intermediate_layers(self, indices: Union[int, List[int]] = 1,
                                   prune_norm: bool = False,

@@ -7,12 +7,29 @@ mmdet's and mmseg's registries both search, so either toolbox builds it and
 neither needs the other installed.
 """
 import copy
-from typing import List, Optional, Union
+from typing import Any, List, Optional, Union
 
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 
 from ..models import HIRIViT as CoreHIRIViT
+
+
+def _check_init_cfg(init_cfg: Any) -> None:
+    """Raise a TypeError, naming the fix, unless ``init_cfg`` is None, a
+    dict with a ``type`` key or a list of them (mmengine would fail later,
+    in ``init_weights``, with a bare AssertionError)."""
+    if init_cfg is None:
+        return
+    cfgs = init_cfg if isinstance(init_cfg, list) else [init_cfg]
+    bad = [cfg for cfg in cfgs
+           if not (isinstance(cfg, dict) and 'type' in cfg)]
+    if bad:
+        checkpoint = bad[0] if isinstance(bad[0], str) else 'x.pth'
+        raise TypeError(
+            f'init_cfg must be a dict with a "type" key or a list of them, '
+            f'got {init_cfg!r}: to load a checkpoint write '
+            f"init_cfg=dict(type='Pretrained', checkpoint={checkpoint!r})")
 
 
 @MODELS.register_module(name='HIRIViT', force=True)
@@ -30,6 +47,7 @@ class HIRIViT(CoreHIRIViT, BaseModule):
     def __init__(self, *args,
                  init_cfg: Optional[Union[dict, List[dict]]] = None,
                  **kwargs) -> None:
+        _check_init_cfg(init_cfg)
         super().__init__(*args, **kwargs)
         self.init_cfg = copy.deepcopy(init_cfg)
 

@@ -30,32 +30,116 @@ This module needs only torch and timm. The OpenMMLab adapter
 """
 import math
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Dict, List, NamedTuple, Optional, Sequence,
+                    Tuple, Union)
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from timm.layers import DropPath, LayerNorm2d, get_act_layer, trunc_normal_
+from timm.models._features import feature_take_indices
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-__all__ = ['DenseAct', 'ConvNormAct', 'HRStem', 'HRBlock', 'CFFNBlock', 'Attention',
-           'Pointwise', 'ConvFFN', 'TransformerBlock', 'IRDSa', 'IRDSb', 'HIRIStage',
-           'HIRIViT']
+__all__ = ['Rule', 'check_arguments', 'window_partition', 'window_reverse',
+           'window_padding_mask', 'DenseAct', 'ConvNormAct', 'HRStem',
+           'HRBlock', 'CFFNBlock', 'Attention', 'Pointwise', 'ConvFFN',
+           'TransformerBlock', 'IRDSa', 'IRDSb', 'HIRIStage', 'HIRIViT']
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _sequence_of(is_item: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """A predicate: a list or tuple (not a string) whose items pass
+    ``is_item``."""
+    return lambda value: isinstance(value, Sequence) and \
+        not isinstance(value, (str, bytes)) and all(map(is_item, value))
+
+
+class Rule(NamedTuple):
+    """What one argument must be.
+
+    A value failing ``is_type`` raises a TypeError, one of the right type
+    failing ``in_range`` a ValueError; both read ``<name> must be <what>,
+    got <value>``.
+    """
+    what: str
+    is_type: Callable[[Any], bool]
+    in_range: Callable[[Any], bool] = lambda value: True
+
+
+def check_arguments(rules: Dict[str, Rule], values: Dict[str, Any],
+                    prefix: str = '') -> None:
+    """Check each of ``values`` that has a rule in ``rules``.
+
+    Args:
+        rules (dict): Argument name -> :class:`Rule`.
+        values (dict): Argument name -> value; names without a rule are
+            left to their consumer.
+        prefix (str): Shown before each name, e.g. ``'norm_cfg'`` for the
+            keys of a config dict (``norm_cfg['eps']``).
+
+    Raises:
+        TypeError | ValueError: The first value breaking its rule.
+    """
+    for name, value in values.items():
+        rule = rules.get(name)
+        if rule is None:
+            continue
+        label = f'{prefix}[{name!r}]' if prefix else name
+        if not rule.is_type(value):
+            raise TypeError(f'{label} must be {rule.what}, got {value!r}')
+        if not rule.in_range(value):
+            raise ValueError(f'{label} must be {rule.what}, got {value!r}')
+
+
+_BOOL = Rule('True or False', lambda value: isinstance(value, bool))
 
 NORM_LAYERS = {'BN': nn.BatchNorm2d, 'BN2d': nn.BatchNorm2d,
                'SyncBN': nn.SyncBatchNorm}
 
+NORM_CFG_RULES = {
+    'type': Rule(f'one of {sorted(NORM_LAYERS)}',
+                 lambda value: isinstance(value, str),
+                 lambda value: value in NORM_LAYERS),
+    'eps': Rule('a positive number', _is_number, lambda value: value > 0),
+    'momentum': Rule('a number in [0, 1], or None for a cumulative average',
+                     lambda value: value is None or _is_number(value),
+                     lambda value: value is None or 0 <= value <= 1),
+    'requires_grad': _BOOL,
+    'affine': _BOOL,
+    'track_running_stats': _BOOL,
+}
+
+
+def _is_timm_act(name: str) -> bool:
+    try:
+        get_act_layer(name.lower())
+    except KeyError:
+        return False
+    return True
+
+
+ACT_CFG_RULES = {
+    'type': Rule("a timm activation name, e.g. 'GELU', 'ReLU' or 'SiLU'",
+                 lambda value: isinstance(value, str), _is_timm_act),
+}
+
 
 def build_norm(cfg: Dict, channels: int) -> nn.Module:
     """A BatchNorm from an mmcv-style ``norm_cfg``, e.g.
-    ``dict(type='SyncBN', requires_grad=True, eps=1e-5)``."""
+    ``dict(type='SyncBN', requires_grad=True, eps=1e-5)``; the values are
+    checked against :data:`NORM_CFG_RULES` first."""
+    check_arguments(NORM_CFG_RULES, cfg, prefix='norm_cfg')
     cfg = dict(cfg)
     kind = cfg.pop('type')
-    if kind not in NORM_LAYERS:
-        raise ValueError(f'norm_cfg type {kind!r} is not supported: use one '
-                         f'of {sorted(NORM_LAYERS)}')
     requires_grad = cfg.pop('requires_grad', True)
     norm = NORM_LAYERS[kind](channels, **cfg)
     norm.requires_grad_(requires_grad)
@@ -88,6 +172,7 @@ class DenseAct(nn.Module):
 def build_act(cfg: Dict) -> nn.Module:
     """An activation from an mmcv-style ``act_cfg``, e.g.
     ``dict(type='GELU')``, through timm's activation table."""
+    check_arguments(ACT_CFG_RULES, cfg, prefix='act_cfg')
     cfg = dict(cfg)
     return DenseAct(get_act_layer(cfg.pop('type').lower())(**cfg))
 
@@ -129,6 +214,78 @@ def nlc_to_nchw(tokens: torch.Tensor, hw: Tuple[int, int]) -> torch.Tensor:
     """Tokens as a map: (B, H*W, C) -> (B, C, H, W)."""
     b, _, c = tokens.shape
     return tokens.transpose(1, 2).reshape(b, c, *hw)
+
+
+def window_partition(x: torch.Tensor, window_size: int) -> torch.Tensor:
+    """Split a token map into non-overlapping square windows.
+
+    The map is zero-padded on the bottom/right to a multiple of
+    ``window_size`` first; :func:`window_padding_mask` says which window
+    tokens are padding.
+
+    Args:
+        x (Tensor): Token map (B, H, W, C).
+        window_size (int): Window side ``s`` in tokens.
+
+    Returns:
+        Tensor: Windows (B * ceil(H/s) * ceil(W/s), s*s, C), batch-major,
+        then windows in row-major order.
+    """
+    b, h, w, c = x.shape
+    s = window_size
+    if h % s or w % s:
+        x = F.pad(x, (0, 0, 0, -w % s, 0, -h % s))
+    rows, cols = x.shape[1] // s, x.shape[2] // s
+    return x.view(b, rows, s, cols, s, c).transpose(2, 3).reshape(
+        b * rows * cols, s * s, c)
+
+
+def window_reverse(windows: torch.Tensor, window_size: int,
+                   hw: Tuple[int, int]) -> torch.Tensor:
+    """Reassemble :func:`window_partition`'s windows into the map and crop
+    the padding.
+
+    Args:
+        windows (Tensor): (B * ceil(H/s) * ceil(W/s), s*s, C).
+        window_size (int): Window side ``s`` in tokens.
+        hw (tuple[int, int]): The map's size (H, W) before padding.
+
+    Returns:
+        Tensor: Contiguous token map (B, H, W, C).
+    """
+    h, w = hw
+    s = window_size
+    rows, cols = -(-h // s), -(-w // s)
+    c = windows.shape[-1]
+    x = windows.view(-1, rows, cols, s, s, c).transpose(2, 3).reshape(
+        -1, rows * s, cols * s, c)
+    if rows * s != h or cols * s != w:
+        x = x[:, :h, :w].contiguous()
+    return x
+
+
+def window_padding_mask(hw: Tuple[int, int], window_size: int,
+                        device: torch.device) -> Optional[torch.Tensor]:
+    """Which tokens of :func:`window_partition`'s windows come from the map.
+
+    Built from the shapes alone (no host sync); None when the map splits
+    into whole windows. Every window holds at least one real token (the
+    padding is narrower than a window), so no query loses all its keys.
+
+    Args:
+        hw (tuple[int, int]): The map's size (H, W).
+        window_size (int): Window side ``s`` in tokens.
+        device (torch.device): Device of the mask.
+
+    Returns:
+        Tensor | None: Bool (ceil(H/s) * ceil(W/s), s*s), True at real
+        tokens.
+    """
+    h, w = hw
+    if h % window_size == 0 and w % window_size == 0:
+        return None
+    real = torch.ones(1, h, w, 1, dtype=torch.bool, device=device)
+    return window_partition(real, window_size).squeeze(-1)
 
 
 class ConvNormAct(nn.Sequential):
@@ -309,7 +466,8 @@ class CFFNBlock(nn.Module):
 
 
 class Attention(nn.Module):
-    """Multi-head self-attention with optional key/value spatial reduction.
+    """Multi-head self-attention over a token map: global, with optional
+    key/value spatial reduction, or within non-overlapping windows.
 
     Args:
         dim (int): Token channels.
@@ -318,17 +476,32 @@ class Attention(nn.Module):
             ``sr_ratio`` x ``sr_ratio`` strided conv; the map is zero-padded
             on the bottom/right to a multiple of ``sr_ratio`` first, so every
             position reaches a key. 1 disables the reduction.
+        window_size (int, optional): Attend within ``window_size`` x
+            ``window_size`` windows (ViTDet's windowed attention, all windows
+            in one batched call); maps that do not split into whole windows
+            are zero-padded and the padding is masked out of the keys, so
+            real tokens' outputs are exactly those of attention over their
+            window's real tokens. A map that fits in one window is attended
+            globally (the same function, without padding). None (default):
+            global attention. Needs ``sr_ratio`` 1.
 
     Shape:
-        (B, H*W, dim) -> (B, H*W, dim)
+        (B, H, W, dim) -> (B, H, W, dim)
     """
 
-    def __init__(self, dim: int, num_heads: int, sr_ratio: int) -> None:
+    def __init__(self, dim: int, num_heads: int, sr_ratio: int = 1,
+                 window_size: Optional[int] = None) -> None:
         super().__init__()
         if dim % num_heads:
             raise ValueError(f'dim {dim} is not divisible by num_heads '
                              f'{num_heads}: pick heads that divide the width')
+        if sr_ratio > 1 and window_size is not None:
+            raise ValueError(f'sr_ratio {sr_ratio} and window_size '
+                             f'{window_size} cannot be combined: windowed '
+                             'attention has no key/value reduction, set '
+                             'sr_ratio to 1 or window_size to None')
         self.num_heads = num_heads
+        self.window_size = window_size
         self.q = nn.Linear(dim, dim)
         self.kv = nn.Linear(dim, dim * 2)
         self.proj = nn.Linear(dim, dim)
@@ -337,7 +510,32 @@ class Attention(nn.Module):
             self.sr = nn.Conv2d(dim, dim, sr_ratio, stride=sr_ratio)
             self.sr_norm = nn.LayerNorm(dim)
 
-    def forward(self, x: torch.Tensor, hw: Tuple[int, int]) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, h, w, c = x.shape
+        s = self.window_size
+        if s is None or (h <= s and w <= s):
+            return self.attend(x.reshape(b, h * w, c), (h, w)).view(
+                b, h, w, c)
+        mask = window_padding_mask((h, w), s, x.device)
+        if mask is not None:
+            mask = mask.repeat(b, 1)[:, None, None, :]
+        windows = self.attend(window_partition(x, s), (s, s), mask)
+        return window_reverse(windows, s, (h, w))
+
+    def attend(self, x: torch.Tensor, hw: Tuple[int, int],
+               key_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Attention over token sequences, one per map or window.
+
+        Args:
+            x (Tensor): Tokens (N, L, dim) of N maps of size ``hw``.
+            hw (tuple[int, int]): The map's size, L = H*W (the key/value
+                reduction needs it).
+            key_mask (Tensor, optional): Bool (N, 1, 1, L), False at keys
+                that no query may attend to.
+
+        Returns:
+            Tensor: (N, L, dim).
+        """
         b, n, c = x.shape
         heads = self.num_heads
         q = self.q(x).view(b, n, heads, c // heads).transpose(1, 2)
@@ -350,7 +548,7 @@ class Attention(nn.Module):
             kv_in = x
         k, v = self.kv(kv_in).view(b, -1, 2, heads, c // heads).permute(
             2, 0, 3, 1, 4).unbind(0)
-        x = F.scaled_dot_product_attention(q, k, v)
+        x = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask)
         return self.proj(x.transpose(1, 2).reshape(b, n, c))
 
 
@@ -404,6 +602,8 @@ class TransformerBlock(nn.Module):
         drop_path (float): Stochastic depth rate.
         norm_cfg (dict): Norm of the CFFN.
         act_cfg (dict): Activation config.
+        window_size (int, optional): Windowed attention (see
+            :class:`Attention`); None for global attention.
 
     Shape:
         (B, dim, H, W) -> (B, dim, H, W)
@@ -411,18 +611,18 @@ class TransformerBlock(nn.Module):
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float,
                  sr_ratio: int, drop_path: float, norm_cfg: Dict,
-                 act_cfg: Dict) -> None:
+                 act_cfg: Dict, window_size: Optional[int] = None) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = Attention(dim, num_heads, sr_ratio)
+        self.attn = Attention(dim, num_heads, sr_ratio, window_size)
         self.norm2 = build_norm(norm_cfg, dim)
         self.ffn = ConvFFN(dim, mlp_ratio, act_cfg)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        hw = x.shape[-2:]
-        attn = self.attn(self.norm1(nchw_to_nlc(x)), hw)
-        x = x + self.drop_path(nlc_to_nchw(attn, hw))
+        # (B, H, W, C) tokens: a free view of a channels-last map.
+        attn = self.attn(self.norm1(x.permute(0, 2, 3, 1)))
+        x = x + self.drop_path(attn.permute(0, 3, 1, 2))
         return x + self.drop_path(self.ffn(self.norm2(x)))
 
     @torch.no_grad()
@@ -528,23 +728,60 @@ class HIRIStage(nn.Module):
         return x
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _positive_sequence(length: int, ints: bool) -> Rule:
+    kind = 'ints' if ints else 'numbers'
+    return Rule(f'a sequence of {length} positive {kind}',
+                _sequence_of(_is_int if ints else _is_number),
+                lambda value: len(value) == length and
+                all(v > 0 for v in value))
 
 
-def _int_tuple(name: str, value, length: Optional[int] = None,
-               minimum: Optional[int] = None) -> Tuple[int, ...]:
-    """``value`` as a tuple of ints, or a TypeError/ValueError that names
-    the argument and what it must be."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) \
-            or not all(_is_int(v) for v in value):
-        raise TypeError(f'{name} must be a sequence of ints, got {value!r}')
-    if length is not None and len(value) != length:
-        raise ValueError(f'{name} needs {length} values, got {value!r}')
-    if minimum is not None and any(v < minimum for v in value):
-        raise ValueError(f'{name} values must be >= {minimum}, got '
-                         f'{value!r}')
-    return tuple(value)
+def _is_cfg(value: Any) -> bool:
+    return isinstance(value, dict) and 'type' in value
+
+
+# What each HIRIViT argument must be (five stages; 4 and 5 are the
+# Transformer stages). norm_cfg's and act_cfg's values are checked by
+# build_norm and build_act.
+ARGUMENT_RULES = {
+    'in_channels': Rule('a positive int', _is_int, lambda value: value >= 1),
+    'out_indices': Rule(
+        'a stage index or a non-empty sequence of them, ints in [-5, 4] '
+        '(stages 0-4, negative ones counted from the last)',
+        _sequence_of(_is_int),
+        lambda value: len(value) > 0 and all(-5 <= i <= 4 for i in value)),
+    'sr_ratios': Rule('a sequence of ints >= 1, one per Transformer stage '
+                      '(4 and 5)', _sequence_of(_is_int),
+                      lambda value: len(value) == 2 and min(value) >= 1),
+    'window_sizes': Rule(
+        'a sequence of 2 window sides in tokens, one per Transformer stage '
+        '(4 and 5), each a positive int or None (global attention)',
+        _sequence_of(lambda size: size is None or _is_int(size)),
+        lambda value: len(value) == 2 and
+        all(size is None or size >= 1 for size in value)),
+    'drop_path_rate': Rule("a float in [0, 1), or None for the arch's value",
+                           lambda value: value is None or _is_number(value),
+                           lambda value: value is None or 0 <= value < 1),
+    'frozen_stages': Rule('an int in [-1, 4] (-1 freezes nothing)', _is_int,
+                          lambda value: -1 <= value <= 4),
+    'norm_eval': _BOOL,
+    'with_cp': _BOOL,
+    'norm_cfg': Rule('a dict with a "type" key', _is_cfg),
+    'act_cfg': Rule('a dict with a "type" key', _is_cfg),
+    'check_finite': _BOOL,
+    'channels_last': _BOOL,
+}
+
+# What each key of a custom ``arch`` dict must be.
+ARCH_RULES = {
+    'channels': _positive_sequence(5, ints=True),
+    'depths': _positive_sequence(5, ints=True),
+    'num_heads': _positive_sequence(5, ints=True),
+    'mlp_ratios': _positive_sequence(5, ints=False),
+    'downsample_ratios': _positive_sequence(4, ints=False),
+    'drop_path_rate': Rule('a float in [0, 1)', _is_number,
+                           lambda value: 0 <= value < 1),
+}
 
 
 class HIRIViT(nn.Module):
@@ -564,6 +801,16 @@ class HIRIViT(nn.Module):
             32, 64. Stages after the last index are built but not run.
         sr_ratios (Sequence[int]): Key/value spatial reduction of the
             Transformer stages 4 and 5. Defaults to ``(1, 1)`` (the paper).
+        window_sizes (Sequence[int | None]): Attention window side (tokens)
+            of the Transformer stages 4 and 5; None attends globally.
+            Defaults to ``(None, None)`` (the paper). ``(14, None)`` keeps
+            stage 4 at the 14x14 grid it sees at the 448 pretraining size
+            when the input is much larger (detection): the same weights
+            compute the same function at 448 and the cost grows linearly
+            with the image. Padded windows are masked exactly (see
+            :class:`Attention`). A stage cannot have both a window and a
+            ``sr_ratio`` above 1. No parameters depend on it: checkpoints
+            load either way.
         drop_path_rate (float, optional): Stochastic depth, increasing
             linearly over all blocks. Defaults to the arch's value (S 0.1,
             B 0.2, L 0.3).
@@ -592,6 +839,10 @@ class HIRIViT(nn.Module):
     Shape:
         (B, in_channels, H, W) -> tuple of (B, channels[i], ceil(H/strides[i]),
         ceil(W/strides[i])) for i in ``out_indices``.
+
+    Arguments are checked at construction against :data:`ARGUMENT_RULES`
+    (a wrong one raises a TypeError or ValueError naming it, what it must
+    be and what was given).
     """
 
     # Table I of the paper is not available: depths, widths and ratios are
@@ -628,6 +879,7 @@ class HIRIViT(nn.Module):
                  in_channels: int = 3,
                  out_indices: Union[int, Sequence[int]] = (1, 2, 3, 4),
                  sr_ratios: Sequence[int] = (1, 1),
+                 window_sizes: Sequence[Optional[int]] = (None, None),
                  drop_path_rate: Optional[float] = None,
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
@@ -637,36 +889,28 @@ class HIRIViT(nn.Module):
                  check_finite: bool = False,
                  channels_last: bool = True) -> None:
         super().__init__()
+        if _is_int(out_indices):
+            out_indices = (out_indices, )
+        check_arguments(ARGUMENT_RULES, dict(
+            in_channels=in_channels, out_indices=out_indices,
+            sr_ratios=sr_ratios, window_sizes=window_sizes,
+            drop_path_rate=drop_path_rate, frozen_stages=frozen_stages,
+            norm_eval=norm_eval, with_cp=with_cp, norm_cfg=norm_cfg,
+            act_cfg=act_cfg, check_finite=check_finite,
+            channels_last=channels_last))
+        for stage, (ratio, size) in enumerate(zip(sr_ratios, window_sizes),
+                                              start=4):
+            if ratio > 1 and size is not None:
+                raise ValueError(
+                    f'Stage {stage} has both sr_ratios {ratio} and '
+                    f'window_sizes {size}: windowed attention has no '
+                    'key/value reduction; set that entry of sr_ratios to 1 '
+                    'or of window_sizes to None')
         self.arch_settings = self._parse_arch(arch)
-        self.out_indices = self._parse_out_indices(out_indices)
-        sr_ratios = _int_tuple('sr_ratios (one per Transformer stage, 4 and '
-                               '5)', sr_ratios, 2, minimum=1)
-        if not _is_int(frozen_stages):
-            raise TypeError(f'frozen_stages must be an int (-1 for none), '
-                            f'got {frozen_stages!r}')
-        if not -1 <= frozen_stages < self.num_stages:
-            raise ValueError(f'frozen_stages must be in [-1, '
-                             f'{self.num_stages - 1}], got {frozen_stages}')
+        self.out_indices = tuple(sorted({i % self.num_stages
+                                         for i in out_indices}))
         if drop_path_rate is None:
             drop_path_rate = self.arch_settings.get('drop_path_rate', 0.)
-        if isinstance(drop_path_rate, bool) or \
-                not isinstance(drop_path_rate, (int, float)) or \
-                not 0 <= drop_path_rate < 1:
-            raise TypeError('drop_path_rate must be a float in [0, 1), got '
-                            f'{drop_path_rate!r}')
-        if not _is_int(in_channels) or in_channels < 1:
-            raise TypeError(f'in_channels must be a positive int, got '
-                            f'{in_channels!r}')
-        for name, value in (('norm_cfg', norm_cfg), ('act_cfg', act_cfg)):
-            if not isinstance(value, dict) or 'type' not in value:
-                raise TypeError(f'{name} must be a dict with a "type" key, '
-                                f'got {value!r}')
-        for name, value in (('norm_eval', norm_eval), ('with_cp', with_cp),
-                            ('check_finite', check_finite),
-                            ('channels_last', channels_last)):
-            if not isinstance(value, bool):
-                raise TypeError(f'{name} must be True or False, got '
-                                f'{value!r}')
         self.in_channels = in_channels
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
@@ -674,6 +918,7 @@ class HIRIViT(nn.Module):
         self.memory_format = torch.channels_last if channels_last else \
             torch.contiguous_format
         self.drop_path_rate = float(drop_path_rate)
+        self.window_sizes = tuple(window_sizes)
         self.channels = tuple(self.arch_settings['channels'])
         self.out_channels = tuple(self.channels[i] for i in self.out_indices)
         self.out_strides = tuple(self.strides[i] for i in self.out_indices)
@@ -707,7 +952,8 @@ class HIRIViT(nn.Module):
             else:
                 blocks = [
                     TransformerBlock(channels[i], heads[i], ratios[i],
-                                     sr_ratios[i - 3], r, **conv_kw)
+                                     sr_ratios[i - 3], r, **conv_kw,
+                                     window_size=window_sizes[i - 3])
                     for r in rates
                 ]
             self.stages.append(HIRIStage(downsample, blocks))
@@ -736,38 +982,8 @@ class HIRIViT(nn.Module):
             raise KeyError(f'A custom arch needs exactly the keys '
                            f'{sorted(required)} (and optionally '
                            f'drop_path_rate), got {sorted(arch)}')
-        for key in ('channels', 'depths', 'num_heads'):
-            _int_tuple(f'arch[{key!r}]', arch[key], self.num_stages,
-                       minimum=1)
-        for key, n in (('mlp_ratios', self.num_stages),
-                       ('downsample_ratios', self.num_stages - 1)):
-            value = arch[key]
-            if isinstance(value, str) or not isinstance(value, Sequence) or \
-                    not all(isinstance(v, (int, float)) and v > 0
-                            for v in value):
-                raise TypeError(f'arch[{key!r}] must be a sequence of '
-                                f'positive numbers, got {value!r}')
-            if len(value) != n:
-                raise ValueError(f'arch[{key!r}] needs {n} values, got '
-                                 f'{value!r}')
+        check_arguments(ARCH_RULES, arch, prefix='arch')
         return dict(arch)
-
-    def _parse_out_indices(self, out_indices) -> Tuple[int, ...]:
-        if _is_int(out_indices):
-            out_indices = (out_indices, )
-        indices = _int_tuple('out_indices (stage indices 0-4)', out_indices)
-        if not indices:
-            raise ValueError('out_indices is empty: name at least one stage '
-                             '(0-4), e.g. (1, 2, 3, 4)')
-        normalised = []
-        for i in indices:
-            j = i + self.num_stages if i < 0 else i
-            if not 0 <= j < self.num_stages:
-                raise ValueError(f'out_indices {indices} out of range: '
-                                 f'HIRIViT has stages 0..'
-                                 f'{self.num_stages - 1}')
-            normalised.append(j)
-        return tuple(sorted(set(normalised)))
 
     def init_weights(self) -> None:
         """Re-initialise every layer (done once at construction too)."""
@@ -821,6 +1037,52 @@ class HIRIViT(nn.Module):
                 param.requires_grad = False
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """The maps of ``out_indices`` through their output norms (see the
+        class's Shape); stages after the last index are not run."""
+        return tuple(self.forward_intermediates(
+            x, list(self.out_indices), norm=True, stop_early=True,
+            intermediates_only=True))
+
+    def forward_intermediates(
+        self,
+        x: torch.Tensor,
+        indices: Optional[Union[int, List[int]]] = None,
+        norm: bool = False,
+        stop_early: bool = False,
+        output_fmt: str = 'NCHW',
+        intermediates_only: bool = False,
+    ) -> Union[List[torch.Tensor], Tuple[torch.Tensor, List[torch.Tensor]]]:
+        """The stage loop, with timm's feature-extraction semantics.
+
+        :meth:`forward` and the timm classifier's ``forward_features``,
+        ``forward_intermediates`` and ``features_only`` model all run it.
+
+        Args:
+            x (Tensor): Images (B, in_channels, H, W).
+            indices (int | list[int], optional): Stages to return: the last
+                ``n`` for an int, all for None, else stage indices (negative
+                ones counted from the last), as timm's
+                ``feature_take_indices`` reads them.
+            norm (bool): Pass each returned map through its stage's output
+                norm where the stage has one (the stages of ``out_indices``;
+                for the classifier, timm's meaning: the final norm on the
+                last stage); maps of other stages come back raw. False
+                returns every map raw.
+            stop_early (bool): Run no stage after the last of ``indices``.
+            output_fmt (str): ``'NCHW'``, the only layout.
+            intermediates_only (bool): Return the maps only.
+
+        Returns:
+            list[Tensor] | tuple[Tensor, list[Tensor]]: The maps
+            (B, channels[i], ceil(H/strides[i]), ceil(W/strides[i])) of
+            ``indices`` in stage order; unless ``intermediates_only``,
+            preceded by the final features: the last stage run, through its
+            output norm when it has one. Every map is in the input's memory
+            format (NCHW-contiguous for an NCHW input).
+        """
+        if output_fmt != 'NCHW':
+            raise ValueError(f'HIRIViT returns NCHW maps, got output_fmt '
+                             f'{output_fmt!r}')
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(
                 f'HIRIViT expects (B, {self.in_channels}, H, W) input, got '
@@ -830,16 +1092,26 @@ class HIRIViT(nn.Module):
             raise ValueError(
                 'HIRIViT input contains NaN or Inf: check the images and the '
                 'data preprocessor (mean/std) before training on them')
+        take, last = feature_take_indices(len(self.stages), indices)
         out_format = torch.contiguous_format if x.is_contiguous() else \
             torch.channels_last
         x = self.stem(x.contiguous(memory_format=self.memory_format))
-        outs = []
-        for i in range(self.out_indices[-1] + 1):
-            x = self.stages[i](x)
-            if i in self.out_indices:
-                out = getattr(self, f'norm{i}')(x)
-                outs.append(out.contiguous(memory_format=out_format))
-        return tuple(outs)
+        stages = self.stages[:last + 1] if stop_early else self.stages
+        intermediates = []
+        for i, stage in enumerate(stages):
+            x = stage(x)
+            if i in take:
+                out = self._output_norm(x, i) if norm else x
+                intermediates.append(out.contiguous(memory_format=out_format))
+        if intermediates_only:
+            return intermediates
+        final = self._output_norm(x, len(stages) - 1)
+        return final.contiguous(memory_format=out_format), intermediates
+
+    def _output_norm(self, x: torch.Tensor, stage: int) -> torch.Tensor:
+        """``x`` through stage ``stage``'s output norm, if it has one."""
+        norm = getattr(self, f'norm{stage}', None)
+        return x if norm is None else norm(x)
 
     @torch.no_grad()
     def switch_to_deploy(self) -> 'HIRIViT':
