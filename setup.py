@@ -2,14 +2,16 @@
 
 The core (``hiri_mm.models``) needs only torch and timm. The OpenMMLab
 adapter needs the toolboxes: ``pip install .[mmdet]``, ``.[mmseg]`` or
-``.[all]``. ``requirements.txt`` holds the pinned stack that this repository
-was verified with (``tools/setup_env.sh``).
+``.[all]``; ``.[deploy]`` adds ONNX export (onnx, onnxruntime) and
+``.[mim]`` the ``mim`` command line. ``requirements.txt`` holds the pinned
+stack that this repository was verified with (``tools/setup_env.sh``).
 
 Like mmdet and mmseg, the package carries its configs, its tools and
 ``model-index.yml`` in ``hiri_mm/.mim``, where ``mim`` and mmengine's
-``hiri_mm::`` config paths look for them: copied when a wheel or a source
-distribution is built, symbolic links into the repository for an editable
-install, so that the repository stays the only copy one edits.
+``hiri_mm::`` config paths look for them: copied into the build directory
+when a wheel is built (the checkout is left as it is), symbolic links into
+the repository for an editable install, so that the repository stays the
+only copy one edits.
 """
 import ast
 import os
@@ -19,6 +21,7 @@ import sys
 from typing import Dict, List
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 ROOT = osp.dirname(osp.abspath(__file__))
 MIM_DIR = osp.join(ROOT, 'hiri_mm', '.mim')
@@ -35,6 +38,14 @@ EXTRAS_REQUIRE: Dict[str, List[str]] = {
 }
 EXTRAS_REQUIRE['all'] = sorted(
     set(EXTRAS_REQUIRE['mmdet']) | set(EXTRAS_REQUIRE['mmseg']))
+# tools/deployment/export_onnx.py and the benchmark's onnxruntime rows.
+EXTRAS_REQUIRE['deploy'] = ['onnx>=1.16', 'onnxruntime>=1.18']
+# ``mim search hiri_mm``. openmim takes any opendatalab; from 0.0.10 that
+# pulls openxlab, which pins setuptools 60 and packaging 24 (torch needs
+# setuptools >= 77), so the extra keeps opendatalab below it. mim imports
+# pkg_resources, which setuptools 81 removed.
+EXTRAS_REQUIRE['mim'] = ['openmim>=0.3.9', 'opendatalab<0.0.10',
+                         'setuptools>=77,<81']
 
 
 def read_version() -> str:
@@ -49,34 +60,15 @@ def read_version() -> str:
     raise RuntimeError('hiri_mm/__init__.py defines no __version__')
 
 
-def add_mim_extension() -> None:
-    """Fill ``hiri_mm/.mim`` with :data:`MIM_FILES` for the current build.
-
-    Editable installs get relative symbolic links; wheels and source
-    distributions get copies. Other setup commands (``egg_info``,
-    ``dist_info``) leave ``.mim`` as it is. Inside an unpacked source
-    distribution the repository paths are there too (MANIFEST.in), so a
-    wheel built from it copies them again.
-    """
-    if 'editable_wheel' in sys.argv or 'develop' in sys.argv:
-        mode = 'symlink'
-    elif 'bdist_wheel' in sys.argv or 'sdist' in sys.argv:
-        mode = 'copy'
-    else:
-        return
-    os.makedirs(MIM_DIR, exist_ok=True)
+def copy_mim_files(dst_dir: str) -> None:
+    """Copy :data:`MIM_FILES` from the repository into ``dst_dir``."""
+    os.makedirs(dst_dir, exist_ok=True)
     for name in MIM_FILES:
         src = osp.join(ROOT, name)
-        dst = osp.join(MIM_DIR, name)
+        dst = osp.join(dst_dir, name)
         if not osp.exists(src):
             raise FileNotFoundError(f'{src} is missing: hiri_mm/.mim needs it')
-        if osp.islink(dst) or osp.isfile(dst):
-            os.remove(dst)
-        elif osp.isdir(dst):
-            shutil.rmtree(dst)
-        if mode == 'symlink':
-            os.symlink(osp.relpath(src, MIM_DIR), dst)
-        elif osp.isdir(src):
+        if osp.isdir(src):
             shutil.copytree(src, dst,
                             ignore=shutil.ignore_patterns('__pycache__',
                                                           '*.pyc'))
@@ -84,8 +76,37 @@ def add_mim_extension() -> None:
             shutil.copyfile(src, dst)
 
 
+def link_mim_files() -> None:
+    """Fill ``hiri_mm/.mim`` of the checkout with relative symbolic links
+    to :data:`MIM_FILES` (editable installs)."""
+    os.makedirs(MIM_DIR, exist_ok=True)
+    for name in MIM_FILES:
+        dst = osp.join(MIM_DIR, name)
+        if osp.islink(dst) or osp.isfile(dst):
+            os.remove(dst)
+        elif osp.isdir(dst):
+            shutil.rmtree(dst)
+        os.symlink(osp.relpath(osp.join(ROOT, name), MIM_DIR), dst)
+
+
+class BuildPyWithMim(build_py):
+    """``build_py`` that writes ``hiri_mm/.mim`` into the build directory
+    as copies of the repository files; an editable build links them into
+    the checkout instead."""
+
+    def run(self) -> None:
+        super().run()
+        if self.editable_mode:
+            link_mim_files()
+        else:
+            # A fresh copy: files removed from the repository since the
+            # last build must not linger in build/.
+            target = osp.join(self.build_lib, 'hiri_mm', '.mim')
+            shutil.rmtree(target, ignore_errors=True)
+            copy_mim_files(target)
+
+
 if __name__ == '__main__':
-    add_mim_extension()
     with open(osp.join(ROOT, 'README.md'), encoding='utf-8') as f:
         long_description = f.read()
     setup(
@@ -98,8 +119,7 @@ if __name__ == '__main__':
         license='Apache-2.0',
         license_files=['LICENSE'],
         packages=find_packages(include=['hiri_mm', 'hiri_mm.*']),
-        include_package_data=True,
-        package_data={'hiri_mm': ['.mim/**/*']},
+        cmdclass={'build_py': BuildPyWithMim},
         python_requires='>=3.9',
         install_requires=CORE_REQUIRES,
         extras_require=EXTRAS_REQUIRE,

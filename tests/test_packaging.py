@@ -22,7 +22,7 @@ from mmengine.registry import MODELS, init_default_scope
 
 import hiri_mm
 from hiri_mm.openmmlab.mim import read_config
-from hiri_mm.openmmlab.runner_utils import load_config
+from hiri_mm.openmmlab.cli import load_config
 from tests.helpers import config_copy
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -46,6 +46,11 @@ def test_setup_declares_a_torch_and_timm_core_and_toolbox_extras():
     assert extras['mmseg'] == {'mmengine', 'mmcv', 'mmsegmentation', 'ftfy',
                                'regex'}
     assert extras['all'] == extras['mmdet'] | extras['mmseg']
+    assert extras['deploy'] == {'onnx', 'onnxruntime'}
+    # openmim alone would pull opendatalab>=0.0.10 -> openxlab ->
+    # setuptools 60, below what torch needs.
+    assert 'opendatalab<0.0.10' in setup['EXTRAS_REQUIRE']['mim']
+    assert 'setuptools>=77,<81' in setup['EXTRAS_REQUIRE']['mim']
     assert setup['read_version']() == hiri_mm.__version__
 
 
@@ -178,6 +183,30 @@ def wheel(tmp_path_factory):
                     '--no-build-isolation', '-q', '-w', str(dist), str(src)],
                    check=True, capture_output=True)
     return glob.glob(str(dist / 'hiri_mm-*.whl'))[0]
+
+
+def _checkout_state():
+    status = subprocess.run(['git', 'status', '--porcelain'], cwd=ROOT,
+                            check=True, capture_output=True,
+                            text=True).stdout
+    mim = osp.join(ROOT, 'hiri_mm', '.mim')
+    links = {name: os.readlink(osp.join(mim, name))
+             for name in sorted(os.listdir(mim))
+             if osp.islink(osp.join(mim, name))}
+    return status, links
+
+
+@pytest.mark.slow
+def test_building_a_wheel_from_the_checkout_leaves_it_as_it_was(tmp_path):
+    before = _checkout_state()
+    subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps',
+                    '--no-build-isolation', '-q', '-w', str(tmp_path), ROOT],
+                   check=True, capture_output=True)
+    assert _checkout_state() == before
+    assert set(before[1]) == {'configs', 'tools', 'model-index.yml'}
+    wheel = zipfile.ZipFile(glob.glob(str(tmp_path / '*.whl'))[0])
+    assert 'hiri_mm/.mim/configs/detection/maskrcnn_hiri_s_1x.py' in \
+        wheel.namelist()
 
 
 @pytest.mark.slow
