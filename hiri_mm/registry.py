@@ -13,8 +13,13 @@ mmcv's own classes live. Our config files also define toolbox objects
 (pipelines with mmdet's ``Resize`` and ``PackDetInputs``, mmdet's
 ``DetTTAModel``, mmseg's ``PackSegInputs``): a name without a scope prefix
 is therefore looked up first in the registry of the run's toolbox (the
-newest default scope other than ``hiri_mm``, e.g. ``mmdet``), so that it
-means in an inherited config what it means in ours, then in the root.
+newest default scope other than ``hiri_mm``, e.g. ``mmdet``: the same
+variable of ``<toolbox>.registry``), so that it means in an inherited
+config what it means in ours, then in the root.
+
+mmengine (0.10.7, pinned) has no public way to list the default scopes it
+switched away from; :func:`toolbox_scope` reads the private
+``DefaultScope._instance_dict`` (the scopes in creation order).
 """
 from importlib import import_module
 from typing import Optional, Type
@@ -25,7 +30,7 @@ from mmengine.registry import DefaultScope, Registry
 SCOPE = 'hiri_mm'
 
 
-def _toolbox_scope() -> Optional[str]:
+def toolbox_scope() -> Optional[str]:
     """Scope of the run's toolbox: the newest default scope that is not
     ours (mmengine keeps the scopes it switches away from, in order)."""
     for instance in reversed(list(DefaultScope._instance_dict.values())):
@@ -36,11 +41,21 @@ def _toolbox_scope() -> Optional[str]:
 
 class ToolboxRegistry(Registry):
     """A registry of the ``hiri_mm`` scope that resolves unprefixed names
-    in the run's toolbox first."""
+    in the run's toolbox first.
+
+    Args:
+        parent (Registry): The root registry of this kind.
+        variable (str): Its name in ``mmengine.registry`` and in each
+            toolbox's ``registry`` module, e.g. ``'MODELS'``.
+    """
+
+    def __init__(self, parent: Registry, variable: str) -> None:
+        super().__init__(parent.name, parent=parent, scope=SCOPE)
+        self.variable = variable
 
     def get(self, key: str) -> Optional[Type]:
         scope, _ = self.split_scope_key(key)
-        toolbox = _toolbox_scope()
+        toolbox = toolbox_scope()
         if scope is None and toolbox not in (None, SCOPE, root.MODELS.scope):
             registry = self._toolbox_registry(toolbox)
             found = registry.get(key) if registry is not None else None
@@ -49,39 +64,37 @@ class ToolboxRegistry(Registry):
         return super().get(key)
 
     def _toolbox_registry(self, toolbox: str) -> Optional[Registry]:
-        top = self._get_root_registry()
-        if top._search_child(toolbox) is None:
-            try:
-                import_module(f'{toolbox}.registry')
-            except ImportError:
-                return None
-        return top._search_child(toolbox)
+        try:
+            module = import_module(f'{toolbox}.registry')
+        except ImportError:
+            return None
+        return getattr(module, self.variable, None)
 
 
-def _child(parent: Registry) -> Registry:
-    return ToolboxRegistry(parent.name, parent=parent, scope=SCOPE)
+def _child(variable: str) -> Registry:
+    return ToolboxRegistry(getattr(root, variable), variable)
 
 
-DATA_SAMPLERS = _child(root.DATA_SAMPLERS)
-DATASETS = _child(root.DATASETS)
-EVALUATOR = _child(root.EVALUATOR)
-FUNCTIONS = _child(root.FUNCTIONS)
-HOOKS = _child(root.HOOKS)
-INFERENCERS = _child(root.INFERENCERS)
-LOG_PROCESSORS = _child(root.LOG_PROCESSORS)
-LOOPS = _child(root.LOOPS)
-METRICS = _child(root.METRICS)
-MODEL_WRAPPERS = _child(root.MODEL_WRAPPERS)
-MODELS = _child(root.MODELS)
-OPTIM_WRAPPER_CONSTRUCTORS = _child(root.OPTIM_WRAPPER_CONSTRUCTORS)
-OPTIM_WRAPPERS = _child(root.OPTIM_WRAPPERS)
-OPTIMIZERS = _child(root.OPTIMIZERS)
-PARAM_SCHEDULERS = _child(root.PARAM_SCHEDULERS)
-RUNNER_CONSTRUCTORS = _child(root.RUNNER_CONSTRUCTORS)
-RUNNERS = _child(root.RUNNERS)
-STRATEGIES = _child(root.STRATEGIES)
-TASK_UTILS = _child(root.TASK_UTILS)
-TRANSFORMS = _child(root.TRANSFORMS)
-VISBACKENDS = _child(root.VISBACKENDS)
-VISUALIZERS = _child(root.VISUALIZERS)
-WEIGHT_INITIALIZERS = _child(root.WEIGHT_INITIALIZERS)
+DATA_SAMPLERS = _child('DATA_SAMPLERS')
+DATASETS = _child('DATASETS')
+EVALUATOR = _child('EVALUATOR')
+FUNCTIONS = _child('FUNCTIONS')
+HOOKS = _child('HOOKS')
+INFERENCERS = _child('INFERENCERS')
+LOG_PROCESSORS = _child('LOG_PROCESSORS')
+LOOPS = _child('LOOPS')
+METRICS = _child('METRICS')
+MODEL_WRAPPERS = _child('MODEL_WRAPPERS')
+MODELS = _child('MODELS')
+OPTIM_WRAPPER_CONSTRUCTORS = _child('OPTIM_WRAPPER_CONSTRUCTORS')
+OPTIM_WRAPPERS = _child('OPTIM_WRAPPERS')
+OPTIMIZERS = _child('OPTIMIZERS')
+PARAM_SCHEDULERS = _child('PARAM_SCHEDULERS')
+RUNNER_CONSTRUCTORS = _child('RUNNER_CONSTRUCTORS')
+RUNNERS = _child('RUNNERS')
+STRATEGIES = _child('STRATEGIES')
+TASK_UTILS = _child('TASK_UTILS')
+TRANSFORMS = _child('TRANSFORMS')
+VISBACKENDS = _child('VISBACKENDS')
+VISUALIZERS = _child('VISUALIZERS')
+WEIGHT_INITIALIZERS = _child('WEIGHT_INITIALIZERS')

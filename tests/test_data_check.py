@@ -14,10 +14,13 @@ import cv2
 import numpy as np
 import pytest
 
-from hiri_mm.openmmlab.config_checks import (SHOWN_PROBLEMS, Problem,
-                                             check_coco, check_data,
-                                             format_problems, resize_targets)
-from hiri_mm.openmmlab.runner_utils import train
+from hiri_mm.errors import ConfigCheckError, DataCheckError
+from hiri_mm.openmmlab.cli import train
+from hiri_mm.openmmlab.config_checks import check_strides
+from hiri_mm.openmmlab.data_checks import (SHOWN_PROBLEMS, Problem,
+                                           check_coco, check_data,
+                                           format_problems)
+from hiri_mm.openmmlab.image_checks import degenerate, resize_targets
 from tests.helpers import DET_DEMO, SEG_DEMO, config_copy, det_options
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -102,7 +105,7 @@ def test_bad_coco_data_is_named(case, coco):
     root, ann, save = coco
     text, path = _break(case, root, ann)
     save()
-    with pytest.raises(SystemExit) as error:
+    with pytest.raises(DataCheckError) as error:
         check_data(_det_cfg(root))
     message = str(error.value)
     assert f'{path}: {text}' in message
@@ -120,7 +123,7 @@ def test_unreadable_annotation_file_is_named(content, text, coco):
     with open(ann_file, 'wb') as f:
         f.write(content)
     for drop in (False, True):  # dropping cannot help here
-        with pytest.raises(SystemExit, match=f'{ann_file}: {text}'):
+        with pytest.raises(DataCheckError, match=f'{ann_file}: {text}'):
             check_data(_det_cfg(root), drop_bad_data=drop)
 
 
@@ -147,7 +150,7 @@ def test_train_stops_before_the_runner_with_the_list(coco, tmp_path):
     root, ann, save = coco
     text, path = _break('negative width', root, ann)
     save()
-    with pytest.raises(SystemExit, match=re.escape(f'{path}: {text}')):
+    with pytest.raises(DataCheckError, match=re.escape(f'{path}: {text}')):
         train([DET_DEMO, '--work-dir', str(tmp_path / 'w'), '--cfg-options',
                *det_options(root, 1)])
     assert not osp.exists(tmp_path / 'w')  # no Runner was built
@@ -190,7 +193,7 @@ def test_bad_segmentation_data_is_named(ade):
     shutil.move(osp.join(labels, '000000.png'), osp.join(ade, 'moved.png'))
     open(osp.join(images, '000001.png'), 'w').close()
     cv2.imwrite(osp.join(labels, '000002.png'), np.ones((10, 20), np.uint8))
-    with pytest.raises(SystemExit) as error:
+    with pytest.raises(DataCheckError) as error:
         check_data(_seg_cfg(ade))
     message = str(error.value)
     assert f'{labels}/000000.png: label map: file not found' in message
@@ -238,7 +241,6 @@ def test_resize_limit_follows_the_pipeline():
     assert demo == [(192, 192)]
     # 3x: RandomChoiceResize scales, also inside RandomChoice.
     assert (2666, 960) in full and (2666, 800) in full
-    from hiri_mm.openmmlab.config_checks import degenerate
     assert degenerate((5, 4000), demo) and not degenerate((5, 4000), full)
     assert degenerate((3, 30), []) and not degenerate((40, 30), demo)
 
@@ -254,13 +256,12 @@ def test_first_twenty_problems_and_counts():
 
 def test_classification_configs_are_skipped():
     cfg = config_copy(osp.join(ROOT, CLASSIFICATION))
-    from hiri_mm.openmmlab.config_checks import check_strides
     assert check_data(cfg, ('train', 'val')) == []
     check_strides(cfg)  # no HIRIViT + FPN: nothing to check
 
 
 def test_train_checks_strides_before_the_runner(coco_shapes, tmp_path):
-    with pytest.raises(SystemExit, match=r'anchor_generator.strides '
+    with pytest.raises(ConfigCheckError, match=r'anchor_generator.strides '
                        r'\[4, 8, 16, 32, 64\] != FPN level strides'):
         train([DET_DEMO, '--work-dir', str(tmp_path / 'w'), '--cfg-options',
                *det_options(coco_shapes, 1),

@@ -12,9 +12,8 @@ import time
 
 import pytest
 
-from hiri_mm.datasets import make_coco_shapes
-from hiri_mm.datasets.synthetic import (MANIFEST, DatasetInUseError,
-                                        IncompleteDatasetError, read_manifest)
+from hiri_mm.datasets import MANIFEST, make_coco_shapes, read_manifest
+from hiri_mm.errors import DatasetInUseError, IncompleteDatasetError
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

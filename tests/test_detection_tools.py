@@ -14,6 +14,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from hiri_mm.errors import UsageError
 from tests.helpers import config_copy
 from tests.helpers import DET_DEMO as DEMO
 from tests.helpers import det_options as demo_options
@@ -89,7 +90,7 @@ def test_test_tool_tta_tests_the_wrapped_model(det_trained, coco_shapes,
 
 
 def test_show_options_switch_on_the_detection_hook():
-    from tools.test import enable_visualization
+    from hiri_mm.openmmlab.cli import enable_visualization
     cfg = config_copy(DEMO)
     enable_visualization(cfg, show=True, show_dir='vis', wait_time=0.5)
     hook = cfg.default_hooks.visualization
@@ -98,18 +99,21 @@ def test_show_options_switch_on_the_detection_hook():
 
 
 def test_tta_needs_the_configs_tta_model_and_pipeline():
-    from tools.test import enable_tta
+    from hiri_mm.openmmlab.cli import enable_tta
     cfg = Config({k: v for k, v in config_copy(DEMO).to_dict().items()
                   if k != 'tta_model'})
-    with pytest.raises(SystemExit, match='tta_model'):
+    with pytest.raises(UsageError, match='tta_model'):
         enable_tta(cfg)
 
 
-def test_detection_predictions_dump_to_a_pickle_only():
-    from tools.test import dump_predictions
+def test_detection_predictions_dump_to_json_or_pickle():
+    from hiri_mm.openmmlab.cli import dump_predictions
     cfg = config_copy(DEMO)
-    with pytest.raises(SystemExit, match='.pkl'):
+    with pytest.raises(UsageError, match=r'\.json file \(or \.pkl'):
         dump_predictions(cfg, 'preds')
+    dump_predictions(cfg, 'preds.json')
+    assert cfg.test_evaluator[-1] == dict(type='DumpDetResultsJSON',
+                                          out_file_path='preds.json')
     dump_predictions(cfg, 'preds.pkl')
     assert cfg.test_evaluator[-1] == dict(type='DumpDetResults',
                                           out_file_path='preds.pkl')

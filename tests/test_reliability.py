@@ -100,8 +100,8 @@ def _load_paths(tiny_arch, data_root, work_dir):
         return run
 
     def converter(path):
-        from tools.convert_checkpoint import main
-        main([path, osp.join(work_dir, 'out.pth')])
+        from tools.convert_checkpoint import convert
+        convert(path, osp.join(work_dir, 'out.pth'))
 
     return {
         'Pretrained': pretrained,
@@ -319,8 +319,8 @@ def test_cpu_distributed_turns_syncbn_into_bn(monkeypatch, current_log):
     import socket
     import torch.distributed as dist
 
+    from hiri_mm.openmmlab.cli.common import setup_cpu_distributed
     from hiri_mm.openmmlab.config_checks import walk_dicts
-    from hiri_mm.openmmlab.runner_utils import setup_cpu_distributed
     cfg = Config.fromfile(SEG_DEMO)
     norms = [node.type for _, node in walk_dicts(cfg.model)
              if node.get('type') in ('SyncBN', 'BN')]
@@ -348,7 +348,7 @@ def test_cpu_distributed_turns_syncbn_into_bn(monkeypatch, current_log):
 def test_train_tool_makes_plain_checkpoint_hook_crash_safe(
         coco_shapes, tmp_path, current_log):
     from hiri_mm.openmmlab import AtomicCheckpointHook
-    from hiri_mm.openmmlab.runner_utils import train
+    from hiri_mm.openmmlab.cli import train
     runner = train([DEMO, '--work-dir', str(tmp_path), '--cfg-options',
                     *_options(coco_shapes, 1),
                     'default_hooks.checkpoint.type=CheckpointHook'])

@@ -16,7 +16,6 @@ import shutil
 import sys
 import threading
 import types
-from urllib.parse import urlparse
 
 import pytest
 import torch
@@ -27,8 +26,8 @@ from mmengine.runner.checkpoint import (get_external_models,
                                         get_torchvision_models)
 
 from hiri_mm.openmmlab import HIRIViT
-from hiri_mm.openmmlab.checkpoint import (SAFE_SCHEMES, load_checkpoint,
-                                          unsafe_schemes)
+from hiri_mm.openmmlab.safety import (SAFE_SCHEMES, hub_cache_file,
+                                      load_checkpoint, unsafe_schemes)
 from tests.helpers import (DET_DEMO, SEG_DEMO, MakesDir, det_options,
                            seg_options)
 
@@ -67,7 +66,7 @@ def hub(tmp_path, monkeypatch):
 
 def _seed(hub, url, checkpoint):
     """Put ``checkpoint`` in the hub cache where ``url`` is cached."""
-    shutil.copy(checkpoint, hub / osp.basename(urlparse(url).path))
+    shutil.copy(checkpoint, hub_cache_file(url, str(hub)))
 
 
 @pytest.fixture
@@ -198,7 +197,8 @@ def test_downloaded_payload_is_refused_and_cached(payload, hub, server):
     with pytest.raises(pickle.UnpicklingError,
                        match=r'fresh\.pth \(local copy: .*fresh\.pth\)'):
         load_checkpoint(f'{base}/fresh.pth')
-    assert (hub / 'fresh.pth').is_file()  # downloaded into the hub cache
+    # Downloaded into the hub cache.
+    assert osp.isfile(hub_cache_file(f'{base}/fresh.pth', str(hub)))
 
 
 def test_safe_checkpoint_downloads_into_hub_cache(hub, server, tmp_path):
@@ -207,7 +207,7 @@ def test_safe_checkpoint_downloads_into_hub_cache(hub, server, tmp_path):
     torch.save(weights, folder / 'good.pth')
     loaded = load_checkpoint(f'{base}/good.pth')
     assert torch.equal(loaded['state_dict']['w'], torch.arange(3.))
-    assert (hub / 'good.pth').is_file()
+    assert osp.isfile(hub_cache_file(f'{base}/good.pth', str(hub)))
     (folder / 'good.pth').unlink()  # now served from the cache
     assert torch.equal(load_checkpoint(f'{base}/good.pth')['state_dict']['w'],
                        torch.arange(3.))
@@ -228,7 +228,8 @@ def test_safe_checkpoint_loads_from_every_scheme(source, hub, fake_pavi,
 
 def test_corrupt_download_names_the_cached_copy(hub, tmp_path):
     url = 'https://example.invalid/broken.pth'
-    (hub / 'broken.pth').write_bytes(b'not a checkpoint')
+    with open(hub_cache_file(url, str(hub)), 'wb') as f:
+        f.write(b'not a checkpoint')
     with pytest.raises(RuntimeError, match=r'broken\.pth.*Delete .*broken'
                        r'\.pth to download it again'):
         load_checkpoint(url)
@@ -247,7 +248,7 @@ def _consumers(tiny_arch, coco_shapes, ade_shapes, work_dir):
     from mmdet.apis import DetInferencer, init_detector
     from mmseg.apis import MMSegInferencer, init_model
 
-    from hiri_mm.openmmlab.runner_utils import config_for, test, train
+    from hiri_mm.openmmlab.cli import config_for, test, train
 
     def pretrained(url):
         HIRIViT(tiny_arch, init_cfg=dict(type='Pretrained',

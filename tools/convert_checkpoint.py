@@ -22,12 +22,12 @@ import json
 import sys
 from typing import List, Optional, Tuple, Union
 
-from mmengine.runner.checkpoint import (_load_checkpoint_with_prefix,
-                                        save_checkpoint)
 from mmengine.utils import ProgressBar
 
 from hiri_mm import HIRIViT
-from hiri_mm.openmmlab.fileio import ATOMIC_BACKEND
+from hiri_mm.errors import HiriMMError
+from hiri_mm.openmmlab.checkpoint import (load_weights_file, save_checkpoint,
+                                          weights_under_prefix)
 
 STUDENT = 'distiller.student.backbone.'
 TEACHER = 'distiller.teacher.module.backbone.'
@@ -46,14 +46,13 @@ def convert(src: str, dst: str, arch: Union[str, dict] = 's',
             layout); nothing is written.
     """
     bar = ProgressBar(3, file=sys.stdout) if progress else None
-    try:
-        state = _load_checkpoint_with_prefix(prefix, src, map_location='cpu')
-    except AssertionError:
+    state = weights_under_prefix(load_weights_file(src), prefix)
+    if not state:
         raise KeyError(
             f'{src} has no weights under {prefix!r}: use --teacher or no '
             f'flag for a configs/classification checkpoint, --prefix '
             f'backbone. for a timm hiri_vit_* state dict or a detector / '
-            f'segmentor checkpoint') from None
+            f'segmentor checkpoint')
     if bar:
         bar.update()
     backbone = HIRIViT(arch)
@@ -76,7 +75,7 @@ def convert(src: str, dst: str, arch: Union[str, dict] = 's',
         bar.update()
     save_checkpoint(dict(state_dict=state,
                          meta=dict(source=src, prefix=prefix, arch=arch)),
-                    dst, backend_args=dict(backend=ATOMIC_BACKEND))
+                    dst)
     if bar:
         bar.update()
         sys.stdout.write('\n')
@@ -103,8 +102,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> Tuple[List[str], List[str]]:
     args = parse_args(argv)
     arch = json.loads(args.arch) if args.arch.startswith('{') else args.arch
-    missing, unexpected = convert(args.src, args.dst, arch, args.prefix,
-                                  progress=sys.stdout.isatty())
+    try:
+        missing, unexpected = convert(args.src, args.dst, arch, args.prefix,
+                                      progress=sys.stdout.isatty())
+    except HiriMMError as error:
+        raise SystemExit(str(error)) from None
     print(f'wrote {args.dst} (the backbone under {args.prefix!r} of '
           f'{args.src})')
     if missing:

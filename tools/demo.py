@@ -21,10 +21,9 @@ import time
 from mmengine.utils import ProgressBar
 
 from hiri_mm.datasets import make_ade_shapes, make_coco_shapes
-from hiri_mm.datasets.synthetic import (DatasetInUseError,
-                                        IncompleteDatasetError)
+from hiri_mm.errors import HiriMMError
 from hiri_mm.fileutils import atomic_write, make_unique_dir
-from hiri_mm.openmmlab.runner_utils import config_for, test, train
+from hiri_mm.openmmlab.cli import config_for, test, train
 
 TASKS = {
     'det': dict(
@@ -52,11 +51,8 @@ def run_task(name: str, num_train: int, num_val: int) -> dict:
     test metrics."""
     task = TASKS[name]
     progress = _progress(STEPS)
-    try:
-        task['make_data'](task['data_root'], num_train=num_train,
-                          num_val=num_val)
-    except (IncompleteDatasetError, DatasetInUseError) as e:
-        raise SystemExit(str(e)) from None
+    task['make_data'](task['data_root'], num_train=num_train,
+                      num_val=num_val)
     progress.update()
     work_dir = make_unique_dir(osp.join('work_dirs', f'demo_{name}',
                                         time.strftime('%Y%m%d_%H%M%S')))
@@ -96,7 +92,10 @@ def main(argv=None) -> dict:
     parser.add_argument('--num-val', type=int, default=24)
     args = parser.parse_args(argv)
     names = list(TASKS) if args.task == 'all' else [args.task]
-    return {n: run_task(n, args.num_train, args.num_val) for n in names}
+    try:
+        return {n: run_task(n, args.num_train, args.num_val) for n in names}
+    except HiriMMError as error:
+        raise SystemExit(str(error)) from None
 
 
 if __name__ == '__main__':

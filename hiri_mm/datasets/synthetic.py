@@ -16,7 +16,6 @@ reads the classes of :data:`SEG_CLASSES`::
     root/images/{training,validation}/*.png
     root/annotations/{training,validation}/*.png
 """
-import fcntl
 import glob
 import json
 import os
@@ -28,7 +27,11 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from ..fileutils import pid_alive
+from ..errors import DatasetInUseError, IncompleteDatasetError
+from ..fileutils import FileLock, pid_alive
+
+__all__ = ['SHAPE_CLASSES', 'SEG_CLASSES', 'MANIFEST', 'make_coco_shapes',
+           'make_ade_shapes', 'make_shape_classification', 'read_manifest']
 
 SHAPE_CLASSES = ('circle', 'square', 'triangle')
 # Bump when the generated data change: sets of another version are rebuilt.
@@ -98,15 +101,6 @@ def _track(items: Sequence[int]) -> Iterable[int]:
     return track_iter_progress(items)
 
 
-class IncompleteDatasetError(RuntimeError):
-    """A data folder exists that is not a complete generated set."""
-
-
-class DatasetInUseError(RuntimeError):
-    """Another process uses the set in a folder, and this one asks for a
-    different set there."""
-
-
 def read_manifest(root: str) -> Optional[dict]:
     """The manifest of a generated set, or None (missing or unreadable)."""
     try:
@@ -133,14 +127,13 @@ def _remove_stale_builds(root: str) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-# root -> this process's descriptor of ``<root>.lock`` (see _build).
-_LOCKS: Dict[str, int] = {}
+# root -> this process's lock on ``<root>.lock`` (see _build).
+_LOCKS: Dict[str, FileLock] = {}
 
 
-def _lock_file(root: str) -> int:
+def _lock_file(root: str) -> FileLock:
     if root not in _LOCKS:
-        os.makedirs(osp.dirname(root), exist_ok=True)
-        _LOCKS[root] = os.open(f'{root}.lock', os.O_RDWR | os.O_CREAT, 0o644)
+        _LOCKS[root] = FileLock(f'{root}.lock')
     return _LOCKS[root]
 
 
@@ -155,8 +148,8 @@ def _build(root: str, manifest: dict,
     never a half-made set. A generated set with another manifest (other
     counts, size, seed or generator version) is replaced, but only when no
     other process uses it: every process that called this holds a shared
-    ``flock`` on ``<root>.lock`` until it exits, and replacing takes it
-    exclusively. Returns whether it generated.
+    :class:`~hiri_mm.fileutils.FileLock` on ``<root>.lock`` until it exits,
+    and replacing takes it exclusively. Returns whether it generated.
 
     Raises:
         IncompleteDatasetError: ``root`` is a non-empty folder without a
@@ -166,7 +159,7 @@ def _build(root: str, manifest: dict,
     """
     root = osp.abspath(root)
     lock = _lock_file(root)
-    fcntl.flock(lock, fcntl.LOCK_SH)  # waits while another process builds
+    lock.acquire(shared=True)  # waits while another process builds
     existing = read_manifest(root)
     if existing == manifest:
         return False
@@ -175,12 +168,10 @@ def _build(root: str, manifest: dict,
             f'{root} exists but has no {MANIFEST}: it is not a complete '
             f'generated data set (perhaps one interrupted by an older '
             f'version). Delete it to generate it again: rm -r {root}')
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if not lock.acquire(blocking=False):
         # Others hold it: a generator (wait for its set, perhaps ours) or
         # runs that use the set there now.
-        fcntl.flock(lock, fcntl.LOCK_SH)
+        lock.acquire(shared=True)
         existing = read_manifest(root)
         if existing == manifest:
             return False
@@ -194,7 +185,7 @@ def _build(root: str, manifest: dict,
     try:
         _replace(root, existing, manifest, write)
     finally:
-        fcntl.flock(lock, fcntl.LOCK_SH)
+        lock.acquire(shared=True)
     return True
 
 

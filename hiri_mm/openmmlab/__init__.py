@@ -2,21 +2,20 @@
 
 ``import hiri_mm`` imports it when mmengine is installed: it registers
 ``HIRIViT`` (with ``init_cfg``) in mmengine's root registry, which mmdet and
-mmseg configs both reach, registers the Runner hooks, lets torch's
-weights-only unpickler read mmengine Runner checkpoints, and routes every
-checkpoint source (local paths and each URL scheme of mmengine's
-CheckpointLoader) through a weights-only loader whose errors name the
-source.
+mmseg configs both reach, registers the Runner hooks and the JSON results
+writer, lets ``hiri_mm::`` config paths resolve, and installs the safety
+layer (:func:`hiri_mm.openmmlab.safety.install`): weights-only loading for
+every checkpoint source, and configs stored in checkpoints read as data.
 """
-from .backbone import HIRIViT
-from .checkpoint import allow_runner_checkpoints, use_safe_loaders
 from . import classification  # noqa: F401  (ImageNet pretraining pieces)
-from .hooks import AtomicCheckpointHook, RNGStateHook
-from .mim import register_config_scope
+from . import safety
+from .backbone import HIRIViT
+from .hooks import AtomicCheckpointHook, AtomicLocalBackend, RNGStateHook
+from .mim import read_config, register_config_scope
+from .results import DumpDetResultsJSON
 
-allow_runner_checkpoints()
-use_safe_loaders()
+safety.install()
 register_config_scope()
 
-__all__ = ['HIRIViT', 'AtomicCheckpointHook', 'RNGStateHook',
-           'allow_runner_checkpoints', 'use_safe_loaders']
+__all__ = ['HIRIViT', 'AtomicCheckpointHook', 'AtomicLocalBackend',
+           'RNGStateHook', 'DumpDetResultsJSON', 'read_config']

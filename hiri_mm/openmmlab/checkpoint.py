@@ -1,327 +1,117 @@
-"""Safe checkpoint loading for every source mmengine knows.
-
-mmengine's :class:`~mmengine.runner.CheckpointLoader` picks a loader by the
-checkpoint's URL scheme. Its ``http(s)://`` loader (reached also through
-``torchvision://``, ``open-mmlab://`` and ``mmcls://``) unpickles with
-``weights_only=False``, so a checkpoint behind a URL, or already in torch's
-hub cache, can run code; so can ``pavi://`` and ``s3://``. Here every scheme
-of mmengine 0.10.7 is registered again with a loader that unpickles with
-``weights_only=True``, reading the bytes from
-
-- a local path (no scheme): the file;
-- ``http://``, ``https://``: torch's hub cache (``$TORCH_HOME/hub/
-  checkpoints``), downloaded there first when absent, as before;
-- ``torchvision://``, ``modelzoo://``: the URL in mmengine's torchvision
-  table;
-- ``open-mmlab://``, ``openmmlab://``: the URL (or the file under
-  ``$MMENGINE_HOME``) in mmengine's open-mmlab table;
-- ``mmcls://``: the URL in mmengine's mmcls table;
-- ``pavi://``: pavi's model cloud, through a temporary file;
-- ``s3://``, ``petrel://`` (also ``<cluster>:s3://``): mmengine's petrel
-  file backend.
-
-Config fields (``load_from``, ``resume``, ``init_cfg=dict(type=
-'Pretrained')``), ``init_detector``, ``init_model``, ``DetInferencer``,
-``MMSegInferencer`` and the tools all load through CheckpointLoader, so all
-of them are covered. A checkpoint holding anything outside the allow-list is
-refused with a :class:`pickle.UnpicklingError` that names its source, before
-any of its code runs.
-
-The allow-list (:data:`SAFE_GLOBALS`) is what an mmengine Runner checkpoint
-needs: its message hub's HistoryBuffer, the numpy globals that rebuild its
-arrays and scalars, and ``getattr(HistoryBuffer, name)`` for the statistics
-methods the buffer pickles. ``getattr`` is replaced by
-:func:`history_buffer_getattr`, which serves only that lookup, and
-HistoryBuffer by :class:`LoadedHistoryBuffer`, which restores a buffer
-without touching ``HistoryBuffer._statistics_methods`` (a dict shared by the
-whole class that mmengine's own ``__setstate__`` updates from the file).
-"""
-import contextlib
+"""Checkpoint files for scripts outside a Runner: load safely, save
+atomically, take the weights under a prefix, and check weights against the
+model they are meant for."""
 import io
-import os
-import os.path as osp
-import pickle
-import zipfile
-from tempfile import TemporaryDirectory
-from typing import IO, Callable, Dict, Iterator, Optional, Union
-from urllib.parse import urlparse
+import math
+from typing import Dict, List, Mapping, Optional, Union
 
-import numpy as np
 import torch
-from mmengine.dist import barrier, get_dist_info
-from mmengine.fileio import get_file_backend
-from mmengine.logging.history_buffer import HistoryBuffer
-from mmengine.runner import CheckpointLoader
-from mmengine.runner.checkpoint import (_get_mmengine_home,
-                                        _process_mmcls_checkpoint,
-                                        get_deprecated_model_names,
-                                        get_external_models,
-                                        get_mmcls_models,
-                                        get_torchvision_models)
+import torch.nn as nn
 
-MapLocation = Optional[Union[str, torch.device, Callable, dict]]
+from ..errors import CheckpointError, CheckpointMismatchError
+from ..fileutils import atomic_write
+from .safety import load_checkpoint
 
-# The statistics every HistoryBuffer registers on creation (min, max, ...).
-HISTORY_BUFFER_STATISTICS = frozenset(HistoryBuffer()._statistics_methods)
+__all__ = ['load_checkpoint', 'load_weights_file', 'save_checkpoint',
+           'state_dict_of', 'weights_under_prefix', 'weight_problems',
+           'check_weights']
+
+# How many keys of each kind a mismatch message names.
+SHOWN_KEYS = 5
 
 
-class LoadedHistoryBuffer(HistoryBuffer):
-    """Stands for HistoryBuffer while a checkpoint is unpickled.
-
-    mmengine's ``HistoryBuffer.__setstate__`` copies the pickled statistics
-    methods into ``HistoryBuffer._statistics_methods``, a dict shared by
-    every buffer of the process: a checkpoint could rebind ``'mean'`` for all
-    later buffers. This ``__setstate__`` drops the pickled methods (a buffer
-    uses the class's registered ones) and turns the object into a plain
-    HistoryBuffer, so the loaded message hub is what mmengine expects and no
-    class-level state changes.
-    """
-
-    def __setstate__(self, state: dict) -> None:
-        state = dict(state)
-        state.pop('statistics_methods', None)
-        self.__class__ = HistoryBuffer
-        self.__dict__.update(state)
+def save_checkpoint(checkpoint: dict, path: str) -> None:
+    """``torch.save(checkpoint)`` to ``path`` through
+    :func:`~hiri_mm.fileutils.atomic_write`: the file is complete or
+    absent, a full disk is reported with the space needed."""
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    atomic_write(path, buffer.getvalue())
 
 
-def history_buffer_getattr(obj: object, name: str) -> Callable:
-    """``getattr`` limited to HistoryBuffer's default statistics methods."""
-    if obj not in (HistoryBuffer, LoadedHistoryBuffer) or \
-            name not in HISTORY_BUFFER_STATISTICS:
-        raise pickle.UnpicklingError(
-            f'Refusing getattr({obj!r}, {name!r}) while loading a checkpoint: '
-            'only HistoryBuffer statistics may be looked up')
-    return getattr(HistoryBuffer, name)
+def state_dict_of(checkpoint: Mapping, source: str) -> Mapping:
+    """The weights of a loaded checkpoint: its ``state_dict`` entry, or the
+    checkpoint itself when it is a bare state dict of tensors."""
+    if 'state_dict' in checkpoint:
+        return checkpoint['state_dict']
+    if all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        return checkpoint
+    raise CheckpointError(
+        f'{source} has no state_dict (keys: {sorted(checkpoint)[:8]}): it '
+        'is not a model checkpoint.')
 
 
-SAFE_GLOBALS = [
-    (LoadedHistoryBuffer, 'mmengine.logging.history_buffer.HistoryBuffer'),
-    np.ndarray,
-    np.dtype,
-    np._core.multiarray._reconstruct,
-    np._core.multiarray.scalar,
-    *(type(np.dtype(t)) for t in (np.float64, np.float32, np.float16,
-                                  np.int64, np.int32, np.uint32, np.uint8,
-                                  np.bool_)),
-    (history_buffer_getattr, 'builtins.getattr'),
-]
+def weights_under_prefix(state_dict: Mapping[str, torch.Tensor],
+                         prefix: str) -> Dict[str, torch.Tensor]:
+    """The entries whose key starts with ``prefix``, prefix removed."""
+    return {k[len(prefix):]: v for k, v in state_dict.items()
+            if k.startswith(prefix)}
 
 
-def allow_runner_checkpoints() -> None:
-    """Add :data:`SAFE_GLOBALS` to torch's weights-only allow-list."""
-    torch.serialization.add_safe_globals(SAFE_GLOBALS)
+def _non_finite(state_dict: Mapping[str, torch.Tensor]) -> List[str]:
+    return [k for k, v in state_dict.items()
+            if isinstance(v, torch.Tensor) and v.is_floating_point()
+            and not torch.isfinite(v).all()]
 
 
-# Unpickling errors that mean a damaged file rather than a refused object.
-CORRUPT_PICKLE_SIGNS = ('Unsupported operand', 'String is too long',
-                        'persistent', 'invalid load key', 'truncated')
+def weight_problems(model: nn.Module, state_dict: Mapping[str, torch.Tensor]
+                    ) -> Dict[str, List[str]]:
+    """What keeps ``state_dict`` from being ``model``'s weights, by kind:
+    ``missing`` (model keys without a weight), ``unexpected`` (weights the
+    model lacks), ``mis-shaped`` (``'key: (3, 4) in the file, (4, 4) in the
+    model'``) and ``non-finite`` (NaN or Inf values). Empty lists when it
+    loads strictly."""
+    expected = model.state_dict()
+    return {
+        'missing': [k for k in expected if k not in state_dict],
+        'unexpected': [k for k in state_dict if k not in expected],
+        'mis-shaped': [
+            f'{k}: {tuple(v.shape)} in the file, '
+            f'{tuple(expected[k].shape)} in the model'
+            for k, v in state_dict.items() if k in expected
+            and isinstance(v, torch.Tensor) and v.shape != expected[k].shape],
+        'non-finite': _non_finite(state_dict),
+    }
 
 
-def _delete_hint(cached: Optional[str]) -> str:
-    return f' Delete {cached} to download it again.' if cached else ''
-
-
-def _unpickling_reason(error: Exception) -> str:
-    """The part of torch's weights-only error that says what was refused
-    (without its advice to retry with ``weights_only=False``)."""
-    parts = [p.strip() for p in str(error).split('\n\n') if p.strip()]
-    reason = [p for p in parts if not p.startswith(
-        ('Weights only load failed', 'Check the documentation'))]
-    return ' '.join(reason or parts)
-
-
-@contextlib.contextmanager
-def _errors_naming(source: str, url: Optional[str] = None,
-                   cached: Optional[str] = None) -> Iterator:
-    """Re-raise unpickling and format errors naming the checkpoint's
-    ``source`` (and the ``url`` it resolved to, and the local copy of a
-    download, which must be deleted to fetch it again)."""
-    details = [d for d in (url if url != source else None,
-                           f'local copy: {cached}' if cached else None) if d]
-    where = f'{source} ({", ".join(details)})' if details else source
-    try:
-        yield
-    except pickle.UnpicklingError as e:
-        if any(sign in str(e) for sign in CORRUPT_PICKLE_SIGNS):
-            raise RuntimeError(
-                f'Checkpoint {where} is truncated or corrupt and cannot be '
-                f'read ({_unpickling_reason(e)}).'
-                f'{_delete_hint(cached)}') from None
-        raise pickle.UnpicklingError(
-            f'Refusing to load {where}: it holds objects outside the '
-            f'allow-list of safe types (weights_only=True); none of its code '
-            f'was run. {_unpickling_reason(e)}') from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as e:
-        raise RuntimeError(
-            f'Checkpoint {where} is truncated or corrupt and cannot be read '
-            f'({type(e).__name__}: {e}).{_delete_hint(cached)}') from None
-
-
-def safe_torch_load(source: str, f: Union[str, IO[bytes]],
-                    map_location: MapLocation = None) -> dict:
-    """``torch.load(f, weights_only=True)`` whose errors name ``source``.
+def check_weights(model: nn.Module, state_dict: Mapping[str, torch.Tensor],
+                  source: str, allow_partial: bool = False
+                  ) -> Dict[str, List[str]]:
+    """Raise :class:`~hiri_mm.errors.CheckpointMismatchError` unless
+    ``state_dict`` (from ``source``) holds exactly ``model``'s weights, with
+    finite values; return :func:`weight_problems`.
 
     Args:
-        source (str): What the user asked for (path or URL), for messages.
-        f (str | IO[bytes]): The local file or an in-memory buffer.
-        map_location: As for :func:`torch.load`.
+        model (nn.Module): The model the weights are for.
+        state_dict (Mapping): The weights.
+        source (str): The checkpoint, for the message.
+        allow_partial (bool): Accept missing, unexpected and mis-shaped
+            keys (they are returned, for a warning); non-finite values are
+            refused all the same.
     """
-    with _errors_naming(source):
-        return torch.load(f, map_location=map_location, weights_only=True)
+    problems = weight_problems(model, state_dict)
+    refused = ('non-finite', ) if allow_partial else tuple(problems)
+    found = {kind: keys for kind, keys in problems.items()
+             if keys and kind in refused}
+    if found:
+        lines = [f'  {kind} ({len(keys)}): {", ".join(keys[:SHOWN_KEYS])}'
+                 + (' ...' if len(keys) > SHOWN_KEYS else '')
+                 for kind, keys in found.items()]
+        matched = len(state_dict) - len(problems['unexpected'])
+        share = matched / max(len(model.state_dict()), 1)
+        raise CheckpointMismatchError(
+            f'{source} does not hold the weights of this '
+            f'{type(model).__name__} ({math.floor(share * 100)}% of its '
+            'keys found):\n' + '\n'.join(lines) + '\nCheck that the config '
+            'is the one the checkpoint was trained with'
+            + ('' if allow_partial else
+               ', or pass --allow-partial-checkpoint to load what fits')
+            + '.')
+    return problems
 
 
-def load_from_local(filename: str, map_location: MapLocation = None) -> dict:
-    """Load a local checkpoint file safely; errors name the file: missing,
-    refused (unsafe objects) or truncated/corrupt."""
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
-    return safe_torch_load(filename, filename, map_location)
-
-
-def _hub_cache_file(url: str, model_dir: Optional[str]) -> str:
-    """Where :func:`torch.hub.load_state_dict_from_url` keeps ``url``."""
-    model_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
-    return osp.join(model_dir, osp.basename(urlparse(url).path))
-
-
-def load_from_http(url: str, map_location: MapLocation = None,
-                   model_dir: Optional[str] = None,
-                   progress: bool = os.isatty(0),
-                   source: Optional[str] = None) -> dict:
-    """Load ``http(s)://`` checkpoints through torch's hub cache, as
-    mmengine does (download on first use, rank 0 first when distributed),
-    but with ``weights_only=True``.
-
-    Args:
-        url (str): The checkpoint's URL.
-        map_location: As for :func:`torch.load`.
-        model_dir (str, optional): The cache; default torch's hub cache.
-        progress (bool): Show the download's progress.
-        source (str, optional): What the user named, e.g.
-            ``torchvision://resnet50``, for error messages (default url).
-    """
-    rank, world_size = get_dist_info()
-
-    def load() -> dict:
-        with _errors_naming(source or url, url,
-                            _hub_cache_file(url, model_dir)):
-            return torch.hub.load_state_dict_from_url(
-                url, model_dir=model_dir, map_location=map_location,
-                progress=progress, weights_only=True)
-
-    if rank == 0:
-        checkpoint = load()
-    if world_size > 1:
-        barrier()
-        if rank > 0:
-            checkpoint = load()
-    return checkpoint
-
-
-def _table_entry(table: Dict[str, str], name: str, source: str) -> str:
-    if name not in table:
-        raise KeyError(f'{source}: no model named {name!r} in mmengine\'s '
-                       f'table of this scheme (known: {len(table)} names, '
-                       f'e.g. {sorted(table)[:5]})')
-    return table[name]
-
-
-def load_from_torchvision(filename: str,
-                          map_location: MapLocation = None) -> dict:
-    """``torchvision://NAME`` (or deprecated ``modelzoo://NAME``): the URL
-    of NAME in mmengine's torchvision table, loaded by
-    :func:`load_from_http`."""
-    name = filename.split('://', 1)[1]
-    url = _table_entry(get_torchvision_models(), name, filename)
-    return load_from_http(url, map_location=map_location, source=filename)
-
-
-def load_from_openmmlab(filename: str,
-                        map_location: MapLocation = None) -> dict:
-    """``open-mmlab://NAME`` / ``openmmlab://NAME``: a URL, or a file under
-    ``$MMENGINE_HOME``, from mmengine's open-mmlab table (deprecated names
-    follow mmengine's renames)."""
-    name = filename.split('://', 1)[1]
-    name = get_deprecated_model_names().get(name, name)
-    target = _table_entry(get_external_models(), name, filename)
-    if target.startswith(('http://', 'https://')):
-        return load_from_http(target, map_location=map_location,
-                              source=filename)
-    path = osp.join(_get_mmengine_home(), target)
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{filename}: {path} can not be found.')
-    with _errors_naming(filename, path):
-        return torch.load(path, map_location=map_location, weights_only=True)
-
-
-def load_from_mmcls(filename: str, map_location: MapLocation = None) -> dict:
-    """``mmcls://NAME``: the URL of NAME in mmengine's mmcls table; keeps
-    the ``backbone.`` weights as mmengine does."""
-    url = _table_entry(get_mmcls_models(), filename[len('mmcls://'):],
-                       filename)
-    return _process_mmcls_checkpoint(
-        load_from_http(url, map_location=map_location, source=filename))
-
-
-def load_from_pavi(filename: str, map_location: MapLocation = None) -> dict:
-    """``pavi://PATH``: downloaded from pavi's model cloud into a temporary
-    folder, then loaded safely."""
-    try:
-        from pavi import modelcloud
-    except ImportError:
-        raise ImportError(
-            f'{filename}: install pavi to load checkpoints from its model '
-            'cloud.') from None
-    model = modelcloud.get(filename[len('pavi://'):])
-    with TemporaryDirectory() as tmp_dir:
-        downloaded = osp.join(tmp_dir, model.name)
-        model.download(downloaded)
-        return safe_torch_load(filename, downloaded, map_location)
-
-
-def load_from_ceph(filename: str, map_location: MapLocation = None) -> dict:
-    """``s3://`` / ``petrel://`` (optionally ``<cluster>:s3://``): read
-    through mmengine's petrel file backend, then loaded safely."""
-    backend = get_file_backend(filename, backend_args=dict(backend='petrel'))
-    with io.BytesIO(backend.get(filename)) as buffer:
-        return safe_torch_load(filename, buffer, map_location)
-
-
-# Every scheme CheckpointLoader of mmengine 0.10.7 registers, with its safe
-# replacement (the prefixes are mmengine's, regular expressions included).
-SAFE_SCHEMES = {
-    '': load_from_local,
-    'http://': load_from_http,
-    'https://': load_from_http,
-    'modelzoo://': load_from_torchvision,
-    'torchvision://': load_from_torchvision,
-    'open-mmlab://': load_from_openmmlab,
-    'openmmlab://': load_from_openmmlab,
-    'mmcls://': load_from_mmcls,
-    'pavi://': load_from_pavi,
-    r'(\S+\:)?s3://': load_from_ceph,
-    r'(\S+\:)?petrel://': load_from_ceph,
-}
-
-
-def use_safe_loaders() -> None:
-    """Register :data:`SAFE_SCHEMES` in mmengine's CheckpointLoader, in
-    place of mmengine's loaders."""
-    for prefix, loader in SAFE_SCHEMES.items():
-        CheckpointLoader.register_scheme(prefix, loader=loader, force=True)
-
-
-def unsafe_schemes() -> Dict[str, Callable]:
-    """Schemes registered in CheckpointLoader whose loader is not one of
-    :data:`SAFE_SCHEMES` (e.g. added by another package); empty when all
-    sources load safely."""
-    safe = set(SAFE_SCHEMES.values())
-    return {prefix: loader for prefix, loader in
-            CheckpointLoader._schemes.items() if loader not in safe}
-
-
-def load_checkpoint(source: str, map_location: MapLocation = None) -> dict:
-    """Load a checkpoint from a local path or any URL scheme above, safely
-    (what scripts outside a Runner should call)."""
-    return CheckpointLoader.load_checkpoint(source, map_location)
+def load_weights_file(source: str,
+                      map_location: Optional[Union[str, torch.device]] = 'cpu'
+                      ) -> Mapping[str, torch.Tensor]:
+    """:func:`state_dict_of` the checkpoint at ``source`` (any scheme)."""
+    return state_dict_of(load_checkpoint(source, map_location), source)

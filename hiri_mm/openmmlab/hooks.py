@@ -1,18 +1,44 @@
 """Runner hooks: lossless resume (:class:`RNGStateHook`) and crash-safe
-checkpoints (:class:`AtomicCheckpointHook`)."""
+checkpoints (:class:`AtomicCheckpointHook`, which writes through the file
+backend :class:`AtomicLocalBackend`)."""
 import os.path as osp
 import random
-from typing import Callable, List, Tuple
+from pathlib import Path
+from typing import Callable, List, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.dist import is_main_process
-from mmengine.fileio import LocalBackend, get_file_backend
+from mmengine.fileio import LocalBackend, get_file_backend, register_backend
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.registry import HOOKS
 
 from ..fileutils import atomic_write, remove_stale_partials
-from .fileio import ATOMIC_BACKEND
+
+__all__ = ['RNGStateHook', 'AtomicLocalBackend', 'ATOMIC_BACKEND',
+           'AtomicCheckpointHook']
+
+# The name of AtomicLocalBackend in mmengine's backend registry.
+ATOMIC_BACKEND = 'hiri_atomic_local'
+
+
+@register_backend(ATOMIC_BACKEND)
+class AtomicLocalBackend(LocalBackend):
+    """mmengine's :class:`~mmengine.fileio.LocalBackend` whose ``put`` and
+    ``put_text`` write through :func:`~hiri_mm.fileutils.atomic_write`
+    (temporary file, fsync, rename): a file is complete or absent.
+
+    Select it with ``backend_args=dict(backend='hiri_atomic_local')``.
+    """
+
+    def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
+        """Write ``obj`` (bytes) to ``filepath`` atomically."""
+        atomic_write(filepath, obj)
+
+    def put_text(self, obj: str, filepath: Union[str, Path],
+                 encoding: str = 'utf-8') -> None:
+        """Write ``obj`` (text) to ``filepath`` atomically."""
+        atomic_write(filepath, obj, encoding)
 
 
 @HOOKS.register_module()
@@ -78,7 +104,7 @@ class AtomicCheckpointHook(CheckpointHook):
 
     - every checkpoint (regular and best) and ``last_checkpoint`` are written
       to a temporary file in the same folder, flushed, fsynced and renamed
-      (:class:`~hiri_mm.openmmlab.fileio.AtomicLocalBackend`), so a file is
+      (:class:`AtomicLocalBackend`), so a file is
       complete or absent;
     - old checkpoints (``max_keep_ckpts``, the previous best) are deleted
       only after the new one is complete;

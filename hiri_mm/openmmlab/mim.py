@@ -15,6 +15,8 @@ import os.path as osp
 from mmengine.config import Config
 from mmengine.config.utils import MODULE2PACKAGE
 
+__all__ = ['register_config_scope', 'read_config']
+
 
 def register_config_scope() -> None:
     """Let mmengine load configs written as ``hiri_mm::<folder>/<name>.py``."""

@@ -22,8 +22,10 @@ import time
 
 from mmengine.config import DictAction
 
-from hiri_mm.openmmlab.config_checks import check_data, check_dataset_paths
-from hiri_mm.openmmlab.runner_utils import load_config
+from hiri_mm.errors import HiriMMError
+from hiri_mm.openmmlab.cli import load_config
+from hiri_mm.openmmlab.config_checks import check_dataset_paths
+from hiri_mm.openmmlab.data_checks import check_data
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -47,9 +49,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = load_config(args)
-    check_dataset_paths(cfg, args.splits)
     start = time.perf_counter()
-    results = check_data(cfg, args.splits, args.drop_bad_data)
+    try:
+        check_dataset_paths(cfg, args.splits)
+        results = check_data(cfg, args.splits, args.drop_bad_data)
+    except HiriMMError as error:
+        raise SystemExit(str(error)) from None
     images = sum(r.images for r in results)
     annotations = sum(r.annotations for r in results)
     print(f'Checked {len(results)} annotation file(s)/folder(s), {images} '
