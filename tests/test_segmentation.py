@@ -9,7 +9,9 @@ import pickle
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
 from mmseg.registry import MODELS
 
 from hiri_mm import HIRIViT
@@ -17,14 +19,17 @@ from hiri_mm.openmmlab.config_checks import stride_problems
 from tests.helpers import config_copy
 from tests.helpers import SEG_DEMO as DEMO
 from tests.helpers import seg_options
+from tests.test_detection_configs import fp32
 
 CONFIGS = sorted(glob.glob('configs/segmentation/upernet_hiri_*.py'))
+WINDOWED = 'configs/segmentation/upernet_hiri_s_win14_160k_ade20k.py'
 
 
 def test_every_config_is_present():
     assert [osp.basename(c) for c in CONFIGS] == [
         'upernet_hiri_b_160k_ade20k.py', 'upernet_hiri_s_160k_ade20k.py',
-        'upernet_hiri_s_crop512_160k_ade20k.py']
+        'upernet_hiri_s_crop512_160k_ade20k.py',
+        'upernet_hiri_s_win14_160k_ade20k.py']
 
 
 @pytest.mark.parametrize('path', CONFIGS)
@@ -45,6 +50,11 @@ def test_paper_settings_and_wiring(path):
     side = 512 if 'crop512' in path else 1024
     assert tuple(crop) == (side, side)
     assert all(c % max(backbone.out_strides) == 0 for c in crop)
+    # The authors' UPerNet recipe: fp16 with a loss scale of 512, no weight
+    # decay on norms.
+    assert (cfg.optim_wrapper.type, cfg.optim_wrapper.loss_scale) == (
+        'AmpOptimWrapper', 512.)
+    assert cfg.optim_wrapper.paramwise_cfg.norm_decay_mult == 0.
     optim = cfg.optim_wrapper.optimizer
     assert (optim.type, optim.lr, optim.weight_decay) == ('AdamW', 6e-5, 0.01)
     warmup, decay = cfg.param_scheduler
@@ -110,35 +120,84 @@ def test_tta_rescales_like_mmseg_at_the_configs_resolution(path):
     'path', [pytest.param(c, marks=pytest.mark.slow) for c in CONFIGS] +
     [DEMO])
 def test_config_trains_a_step_and_predicts(path):
+    cfg, model = _build(path)
+    packed = _packed([(96, 128), (96, 128)])
+    # Train on tiny crops rather than the configs' 1024.
+    model.data_preprocessor.size = (128, 128)
+    _train_step(cfg, model, packed)
+    model.eval()
+    with torch.no_grad():
+        results = model.test_step(packed)
+    assert results[0].pred_sem_seg.data.shape[-2:] == (96, 128)
+
+
+def _build(path):
     cfg = config_copy(path)
     init_default_scope('mmseg')
     model = MODELS.build(cfg.model)
     model.init_weights()
-    from mmseg.structures import SegDataSample
+    return cfg, model
+
+
+def _packed(shapes):
+    """Random images of ``shapes`` (h, w) with random 4-class label maps."""
     from mmengine.structures import PixelData
-    samples = []
-    for h, w in ((96, 128), (96, 128)):
+    from mmseg.structures import SegDataSample
+    inputs, samples = [], []
+    for h, w in shapes:
+        inputs.append(torch.randint(0, 255, (3, h, w)).byte())
         sample = SegDataSample(metainfo=dict(
             img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
-        sample.gt_sem_seg = PixelData(
-            data=torch.randint(0, 4, (1, h, w)))
+        sample.gt_sem_seg = PixelData(data=torch.randint(0, 4, (1, h, w)))
         samples.append(sample)
-    packed = dict(inputs=[torch.randint(0, 255, (3, 96, 128)).byte(),
-                          torch.randint(0, 255, (3, 96, 128)).byte()],
-                  data_samples=samples)
-    # Train on tiny crops rather than the configs' 1024.
-    model.data_preprocessor.size = (128, 128)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def _train_step(cfg, model, packed):
+    """One fp32 optimizer step: finite losses, a gradient for every backbone
+    parameter, changed weights."""
     model.train()
     data = model.data_preprocessor(packed, True)
+    optim_wrapper = build_optim_wrapper(model, fp32(cfg.optim_wrapper))
     losses = model(**data, mode='loss')
     total, _ = model.parse_losses(losses)
     assert math.isfinite(total.item())
     total.backward()
     assert all(p.grad is not None for p in model.backbone.parameters())
-    model.eval()
-    with torch.no_grad():
-        results = model.test_step(packed)
-    assert results[0].pred_sem_seg.data.shape[-2:] == (96, 128)
+    stem_weight = next(model.backbone.stem.parameters())
+    before = stem_weight.detach().clone()
+    optim_wrapper.step()
+    assert not torch.equal(before, stem_weight)
+
+
+def test_windowed_config_changes_only_the_window_sizes():
+    windowed = config_copy(WINDOWED)
+    assert windowed.model.backbone.pop('window_sizes') == (14, None)
+    assert windowed.to_dict() == config_copy(
+        'configs/segmentation/upernet_hiri_s_160k_ade20k.py').to_dict()
+
+
+@pytest.mark.slow
+def test_windowed_upernet_trains_a_step_over_several_windows():
+    cfg, model = _build(WINDOWED)
+    # 512x640 crops: stage 4 (stride 32) sees 16x20, 2x2 windows of 14; two
+    # of them, as the pyramid pooling's BatchNorm needs.
+    model.data_preprocessor.size = (512, 640)
+    _train_step(cfg, model, _packed([(512, 640), (512, 640)]))
+
+
+@pytest.mark.slow
+def test_windowed_upernet_loads_the_global_checkpoint(tmp_path):
+    _, global_model = _build(
+        'configs/segmentation/upernet_hiri_s_160k_ade20k.py')
+    _, windowed = _build(WINDOWED)
+    checkpoint = str(tmp_path / 'global.pth')
+    torch.save(dict(state_dict=global_model.state_dict()), checkpoint)
+    # strict: a missing or unexpected key raises.
+    load_checkpoint(windowed, checkpoint, map_location='cpu', strict=True)
+    loaded = windowed.state_dict()
+    assert all(torch.equal(loaded[k], v)
+               for k, v in global_model.state_dict().items())
 
 
 @pytest.mark.slow
@@ -177,7 +236,7 @@ def test_test_tool_tta_and_pickled_predictions(seg_trained, ade_shapes,
 
 
 def test_show_options_switch_on_the_segmentation_hook():
-    from hiri_mm.openmmlab.cli import enable_visualization
+    from tools.test import enable_visualization
     cfg = config_copy(DEMO)
     enable_visualization(cfg, show=True, show_dir='vis', wait_time=0.5)
     hook = cfg.default_hooks.visualization
@@ -188,7 +247,7 @@ def test_show_options_switch_on_the_segmentation_hook():
 
 
 def test_segmentation_predictions_dump_to_a_pickle_or_a_folder():
-    from hiri_mm.openmmlab.cli import dump_predictions
+    from tools.test import dump_predictions
     cfg = config_copy(DEMO)
     dump_predictions(cfg, 'label_maps')
     assert cfg.test_evaluator.output_dir == 'label_maps'

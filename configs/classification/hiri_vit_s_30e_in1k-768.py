@@ -5,16 +5,8 @@
 #       --amp \
 #       --cfg-options load_from=work_dirs/hiri_vit_s_300e_in1k/epoch_300.pth
 # HIRI-ViT has no position embedding, so every weight fits any resolution.
-#
-# The paper: AdamW, 30 epochs, cosine decay; its lr and weight decay are
-# lost from the text. Taken from Swin's 384 fine-tuning
-# (configs/swin/swin_base_patch4_window12_384_finetune.yaml in
-# microsoft/Swin-Transformer): lr 2e-5 per 512 images (4e-5 at our 1024),
-# weight decay 1e-8, 5 warm-up epochs from lr x 1e-3, cosine down to
-# lr x 1e-2, the pretraining's augmentation and drop-path, evaluation by
-# resizing to the input without cropping (crop_pct 1.0). Ours: 64 images per
-# GPU (768 pixels need ~3x the memory of 448), auto_scale_lr adapting the
-# lr; EMA distillation kept, its teacher restarting from the student.
+# The settings the paper leaves out are Swin's 384 fine-tuning (README.md,
+# "Recipe").
 _base_ = './hiri_vit_s_300e_in1k.py'
 
 img_size = 768

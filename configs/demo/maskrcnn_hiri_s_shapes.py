@@ -55,7 +55,14 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True, begin=0,
          end=max_epochs, eta_min=1e-5)
 ]
-optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=0.05))
+# fp32: the demo runs on CPUs, where mmengine's AmpOptimWrapper does not
+# build.
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(
+        type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05),
+    paramwise_cfg=dict(norm_decay_mult=0.))
 auto_scale_lr = dict(enable=False, base_batch_size=4)
 
 default_hooks = dict(

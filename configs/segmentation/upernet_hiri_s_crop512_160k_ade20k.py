@@ -1,9 +1,8 @@
 _base_ = './upernet_hiri_s_160k_ade20k.py'
 
-# The usual ADE20K protocol: 512x512 crops from images resized to
-# (2048, 512), and mmseg's own test-time scales. Its FLOPs (at 512x2048)
-# are the ones Swin-style ADE20K tables report; the stage 2..5 grids are
-# half those of the 1024-crop config, as for a four-stage backbone at 256.
+# upernet_hiri_s_160k_ade20k.py with the usual ADE20K protocol: 512x512
+# crops from images resized to (2048, 512) and mmseg's test-time scales
+# (README.md, "Input scale").
 crop_size = (512, 512)
 train_pipeline = [
     dict(t, scale=(2048, 512)) if t['type'] == 'RandomResize' else
