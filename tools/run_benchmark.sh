@@ -14,7 +14,8 @@ B=(.venv/bin/python tools/analysis/benchmark.py --device "$DEVICE" --deploy --ch
 if [ "$DEVICE" = cuda ]; then
   "${B[@]}" --amp --compile
 else
-  # Two cores: fp32 batch-1 latency, the classification and detection settings.
-  "${B[@]}" --measure latency --setting cls --rounds 3
-  "${B[@]}" --measure latency --setting det --warmup 1 --min-run-time 0
+  # Two cores: fp32 batch-1 latency (eager, deploy-folded, onnxruntime),
+  # the classification and detection settings.
+  "${B[@]}" --measure latency --setting cls --rounds 3 --onnxruntime
+  "${B[@]}" --measure latency --setting det --warmup 1 --min-run-time 0 --onnxruntime
 fi

@@ -2,7 +2,7 @@
 and timm alone (mmdet, fastervit and mmpretrain peers join when installed).
 
     python tools/analysis/benchmark.py --device cuda --amp --channels-last --compile --deploy
-    python tools/analysis/benchmark.py --device cpu --setting cls --measure latency --deploy
+    python tools/analysis/benchmark.py --device cpu --setting cls --measure latency --deploy --onnxruntime
     python tools/analysis/benchmark.py --quick ...          # small sizes, for tests
 
 Run from the repository root (``PYTHONPATH=.`` if hiri_mm is not
@@ -11,7 +11,9 @@ installed). Settings, HIRI-ViT always at twice the peers' resolution:
     cls  HIRI-ViT 448x448, peers 224x224
     det  HIRI-ViT 1600x2666, peers 800x1333 (Swin-T 800x1344: its patches
          and windows need a long side divisible by 32); plain-ViT and
-         MaxViT peers are left out (no detection pyramid / fixed grids)
+         MaxViT peers are left out (no detection pyramid / fixed grids);
+         "HIRI-ViT-S win14" attends within 14x14 windows in stage 4
+         (``window_sizes=(14, None)``), the grid stage 4 sees at 448
 
 Measures (``--measure``, any of):
 
@@ -25,11 +27,20 @@ Measures (``--measure``, any of):
 Inference runs in eval mode under ``torch.inference_mode``, with fp16
 autocast on CUDA (bfloat16 on CPU) when ``--amp`` is given. ``--compile``
 adds ``torch.compile``'d rows, ``--deploy`` adds HIRI-ViT after
-``switch_to_deploy()``. Every model is measured in a fresh subprocess;
-times are medians of ``torch.utils.benchmark.Timer.blocked_autorange``
+``switch_to_deploy()``; ``--onnxruntime`` adds the latency of HIRI-ViT
+(deploy-folded) and Swin-T exported to ONNX alike (static shapes, opset 17)
+and run by onnxruntime on the CPU (a skipped row says why where
+onnxruntime is not installed). Every model is measured in a fresh
+subprocess (forked from a server that has imported torch once); times are
+medians of repeated calls over at least ``--min-run-time`` seconds
 (inter-quartile range as spread). ``--rounds N`` measures every row N
 times, the rows interleaved, and keeps each number's median over the
-rounds: on a shared machine that is steadier than one long run per model. Multiply-adds (GMACs) of one image are
+rounds: on a shared machine that is steadier than one long run per model.
+Progress (one line per model and measure, with an estimate of the time
+left) goes to stderr when it is a terminal, or with ``--progress``.
+``--quick`` (for tests) uses small inputs, one warm-up call, 0.05 s of
+timed calls, and by default HIRI-ViT-S, Swin-T and MaxViT-T only (which
+cannot take the small input: a skipped row). Multiply-adds (GMACs) of one image are
 counted as tools/analysis/get_flops.py counts them when mmengine is
 installed, else with ``torch.utils.flop_counter`` (which leaves out norms:
 about 5% less for HIRI-ViT); ``env.json`` names the counter. Writes ``<out-dir>/<setting>.md``, ``.csv`` and ``env.json``;
@@ -42,16 +53,18 @@ import multiprocessing as mp
 import os
 import os.path as osp
 import platform
+import queue as queues
 import statistics
 import sys
+import tempfile
+import time
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
-from torch.utils.benchmark import Timer
 from torch.utils.flop_counter import FlopCounterMode
-from tqdm import tqdm
 
 Size = Tuple[int, int]
 
@@ -77,18 +90,20 @@ class Spec:
         settings: The settings it takes part in.
         size: Input size overrides per setting (e.g. Swin-T's 800x1344).
         needs: A module that must be importable, else the row is skipped.
+        onnx: Takes part in the ``--onnxruntime`` rows.
     """
     build: Callable[[Size], nn.Module]
     hiri: bool = False
     settings: Tuple[str, ...] = ('cls', 'det')
     size: Dict[str, Size] = field(default_factory=dict)
     needs: Optional[str] = None
+    onnx: bool = False
 
 
-def _hiri(arch: str) -> Callable[[Size], nn.Module]:
+def _hiri(arch: str, **kwargs) -> Callable[[Size], nn.Module]:
     def build(hw: Size) -> nn.Module:
         from hiri_mm import HIRIViT
-        return HIRIViT(arch)
+        return HIRIViT(arch, **kwargs)
     return build
 
 
@@ -128,11 +143,14 @@ def _hivit_t(hw: Size) -> nn.Module:
 
 SWIN_DET = (800, 1344)
 MODELS: Dict[str, Spec] = {
-    'HIRI-ViT-S': Spec(_hiri('s'), hiri=True),
+    'HIRI-ViT-S': Spec(_hiri('s'), hiri=True, onnx=True),
+    # At 448 stage 4 is one 14x14 window: the same model as global.
+    'HIRI-ViT-S win14': Spec(_hiri('s', window_sizes=(14, None)), hiri=True,
+                             settings=('det', ), onnx=True),
     'HIRI-ViT-B': Spec(_hiri('b'), hiri=True),
     'HIRI-ViT-L': Spec(_hiri('l'), hiri=True),
     'Swin-T': Spec(_timm('swin_tiny_patch4_window7_224', sized=True),
-                   size=dict(det=SWIN_DET)),
+                   size=dict(det=SWIN_DET), onnx=True),
     'PVTv2-B2': Spec(_timm('pvt_v2_b2')),
     'ConvNeXt-T': Spec(_timm('convnext_tiny')),
     'ResNet-50': Spec(_timm('resnet50')),
@@ -144,10 +162,11 @@ MODELS: Dict[str, Spec] = {
     'FasterViT-0': Spec(_fastervit_0, needs='fastervit'),
     'HiViT-T': Spec(_hivit_t, needs='mmpretrain', settings=('cls', )),
 }
-DEFAULT_MODELS = ['HIRI-ViT-S', 'HIRI-ViT-B', 'HIRI-ViT-L', 'Swin-T',
-                  'PVTv2-B2', 'ConvNeXt-T', 'ResNet-50', 'DeiT-S',
-                  'MaxViT-T', 'MaxViT-L', 'Swin-T (mmdet)', 'FasterViT-0',
-                  'HiViT-T']
+DEFAULT_MODELS = ['HIRI-ViT-S', 'HIRI-ViT-S win14', 'HIRI-ViT-B',
+                  'HIRI-ViT-L', 'Swin-T', 'PVTv2-B2', 'ConvNeXt-T',
+                  'ResNet-50', 'DeiT-S', 'MaxViT-T', 'MaxViT-L',
+                  'Swin-T (mmdet)', 'FasterViT-0', 'HiViT-T']
+QUICK_MODELS = ['HIRI-ViT-S', 'Swin-T', 'MaxViT-T']
 # (HIRI-ViT input, peers' input) per setting; --quick keeps the 2x relation.
 SIZES = {
     ('cls', False): ((448, 448), (224, 224)),
@@ -169,7 +188,6 @@ def flop_counter() -> str:
     """mmengine's counter (with hiri_mm's attention handle, as in
     tools/analysis/get_flops.py) when mmengine is installed, else torch's
     (convolutions, matrix products and attention only: no norms)."""
-    from importlib.util import find_spec
     return 'mmengine' if find_spec('mmengine') else 'torch'
 
 
@@ -191,16 +209,31 @@ def _outputs_mean(out) -> torch.Tensor:
     return sum(o.float().mean() for o in out)
 
 
-def _time(fn: Callable[[], object], warmup: int,
-          min_run_time: float) -> Tuple[float, float]:
-    """(median, inter-quartile range) of ``fn`` in seconds."""
-    for _ in range(warmup):
+def _time(fn: Callable[[], object], warmup: int, min_run_time: float,
+          device: torch.device) -> Tuple[float, float]:
+    """(median, inter-quartile range) in seconds of calls of ``fn``,
+    repeated until they add up to ``min_run_time`` (at least one call).
+
+    Plain wall-clock timing: ``torch.utils.benchmark`` would import
+    ``torch.utils.cpp_extension``, which warns about CUDA in every
+    subprocess of a machine that has ``nvcc`` but no GPU.
+    """
+    def call() -> float:
+        start = time.perf_counter()
         fn()
-    # Timer defaults to one thread; time with the threads the run uses.
-    m = Timer('fn()', globals=dict(fn=fn),
-              num_threads=torch.get_num_threads()).blocked_autorange(
-                  min_run_time=min_run_time)
-    return m.median, m.iqr
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+        return time.perf_counter() - start
+
+    for _ in range(warmup):
+        call()
+    times = [call()]
+    while sum(times) < min_run_time:
+        times.append(call())
+    if len(times) == 1:
+        return times[0], 0.
+    q1, _, q3 = statistics.quantiles(times, n=4)
+    return statistics.median(times), q3 - q1
 
 
 def _peak_mib(device: torch.device) -> Optional[float]:
@@ -216,8 +249,32 @@ def _reset_peak(device: torch.device) -> None:
         torch.cuda.reset_peak_memory_stats(device)
 
 
-def measure(name: str, variant: str, setting: str, args) -> dict:
-    """One row: params, GMACs and every requested measure of one model."""
+def _onnxruntime_latency(model: nn.Module, hw: Size, args
+                        ) -> Tuple[float, float]:
+    """Batch-1 latency of ``model`` exported to ONNX at ``hw`` (static
+    shapes, TorchScript exporter, opset 17) and run by onnxruntime on the
+    CPU with the run's threads."""
+    import warnings
+
+    from hiri_mm.export import onnx_session
+    x = torch.randn(1, 3, *hw)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = osp.join(tmp, 'model.onnx')
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            torch.onnx.export(model, (x, ), path, dynamo=False,
+                              opset_version=17, input_names=['input'])
+        session = onnx_session(path, threads=torch.get_num_threads())
+    feed = {'input': x.numpy()}
+    return _time(lambda: session.run(None, feed), args.warmup,
+                 args.min_run_time, torch.device('cpu'))
+
+
+def measure(name: str, variant: str, setting: str, args,
+            report: Callable[[str], None] = lambda line: None,
+            count: bool = True) -> dict:
+    """One row: params, GMACs (when ``count``) and every requested measure
+    of one model; ``report`` gets a line per measure done."""
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -226,11 +283,18 @@ def measure(name: str, variant: str, setting: str, args) -> dict:
     model.eval()
     row = dict(setting=setting, model=name, variant=variant,
                input=f'{hw[0]}x{hw[1]}',
-               params_m=sum(p.numel() for p in model.parameters()) / 1e6,
-               gmacs=count_gmacs(model, torch.zeros(1, 3, *hw,
-                                                    device=device)))
+               params_m=sum(p.numel() for p in model.parameters()) / 1e6)
+    if count:
+        row['gmacs'] = count_gmacs(model, torch.zeros(1, 3, *hw,
+                                                      device=device))
+        report(f"{row['gmacs']:.2f} GMACs at {row['input']}")
     if 'deploy' in variant:
         model.switch_to_deploy()
+    if variant.startswith('onnxruntime'):
+        median, iqr = _onnxruntime_latency(model, hw, args)
+        row.update(latency_ms=1e3 * median, latency_iqr_ms=1e3 * iqr)
+        report(f"latency {row['latency_ms']:.1f} ms")
+        return row
     fmt = torch.channels_last if args.channels_last else \
         torch.contiguous_format
     model = model.to(memory_format=fmt)
@@ -251,14 +315,16 @@ def measure(name: str, variant: str, setting: str, args) -> dict:
     if 'throughput' in args.measure:
         _reset_peak(device)
         median, iqr = _time(infer(images(args.batch)), args.warmup,
-                            args.min_run_time)
+                            args.min_run_time, device)
         row.update(throughput=args.batch / median,
                    throughput_iqr=args.batch * iqr / median**2,
                    infer_peak_mib=_peak_mib(device))
+        report(f"throughput {row['throughput']:,.1f} img/s")
     if 'latency' in args.measure:
         median, iqr = _time(infer(images(1)), args.warmup,
-                            args.min_run_time)
+                            args.min_run_time, device)
         row.update(latency_ms=1e3 * median, latency_iqr_ms=1e3 * iqr)
+        report(f"latency {row['latency_ms']:.1f} ms")
     if 'train' in args.measure and 'deploy' not in variant:
         model.train()
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
@@ -273,35 +339,78 @@ def measure(name: str, variant: str, setting: str, args) -> dict:
             optimizer.step()
 
         _reset_peak(device)
-        median, iqr = _time(step, args.warmup, args.min_run_time)
+        median, iqr = _time(step, args.warmup, args.min_run_time, device)
         row.update(train_throughput=args.train_batch / median,
                    train_peak_mib=_peak_mib(device))
+        report(f"training {row['train_throughput']:,.1f} img/s")
     return row
 
 
-def _child(queue, name: str, variant: str, setting: str, args) -> None:
+def _skipped(name: str, variant: str, setting: str, reason: str) -> dict:
+    return dict(setting=setting, model=name, variant=variant,
+                skipped=reason[:160])
+
+
+def _child(queue, name: str, variant: str, setting: str, args,
+           prefix: Optional[str], count: bool) -> None:
+    def report(line: str) -> None:
+        if prefix is not None:
+            print(f'{prefix} {line}', file=sys.stderr, flush=True)
+
     try:
-        queue.put(measure(name, variant, setting, args))
+        queue.put(measure(name, variant, setting, args, report, count))
     except Exception as e:  # a peer that cannot be built or run here
-        queue.put(dict(setting=setting, model=name, variant=variant,
-                       skipped=f'{type(e).__name__}: {e}'[:160]))
+        queue.put(_skipped(name, variant, setting,
+                           f'{type(e).__name__}: {e}'))
 
 
-def run_isolated(name: str, variant: str, setting: str, args) -> dict:
+def skip_reason(name: str, variant: str, args) -> Optional[str]:
+    """Why a row cannot be measured here, before trying it."""
+    needs = [MODELS[name].needs]
+    if variant.startswith('onnxruntime'):
+        if args.device != 'cpu':
+            return 'onnxruntime rows run on the CPU: use --device cpu'
+        needs.append('onnxruntime')
+    for module in needs:
+        if module and find_spec(module) is None:
+            hint = ' (pip install hiri_mm[deploy])' \
+                if module == 'onnxruntime' else ''
+            return f'{module} is not installed{hint}'
+    return None
+
+
+def _context() -> mp.context.BaseContext:
+    """Subprocesses forked from a server that has imported torch and timm
+    once: each starts in a fraction of a second, with its own allocator."""
+    ctx = mp.get_context('forkserver')
+    ctx.set_forkserver_preload(['torch', 'timm'])
+    return ctx
+
+
+def run_isolated(name: str, variant: str, setting: str, args,
+                 prefix: Optional[str] = None, count: bool = True) -> dict:
     """:func:`measure` in a fresh process: peak memory and allocator state
-    are the model's own, and a crash cannot take the others down."""
-    spec = MODELS[name]
-    if spec.needs:
-        from importlib.util import find_spec
-        if find_spec(spec.needs) is None:
-            return dict(setting=setting, model=name, variant=variant,
-                        skipped=f'{spec.needs} is not installed')
-    ctx = mp.get_context('spawn')
+    are the model's own, and a crash cannot take the others down (its row
+    is skipped with the exit code)."""
+    reason = skip_reason(name, variant, args)
+    if reason:
+        return _skipped(name, variant, setting, reason)
+    ctx = _context()
     queue = ctx.Queue()
     proc = ctx.Process(target=_child,
-                       args=(queue, name, variant, setting, args))
+                       args=(queue, name, variant, setting, args, prefix,
+                             count))
     proc.start()
-    row = queue.get()
+    while True:
+        try:
+            row = queue.get(timeout=1.)
+            break
+        except queues.Empty:
+            if not proc.is_alive():
+                row = _skipped(name, variant, setting,
+                               f'the process died (exit code '
+                               f'{proc.exitcode}): out of memory?')
+                break
     proc.join()
     return row
 
@@ -366,7 +475,7 @@ def markdown(rows: List[dict], header: str) -> str:
                            for k in ('infer_peak_mib', 'train_peak_mib'))
         lines.append(
             f"| {r['model']} | {r['variant']} | {r['input']} | "
-            f"{r['params_m']:.1f} | {r['gmacs']:.2f} | "
+            f"{r['params_m']:.1f} | {_cell(r.get('gmacs'), '.2f')} | "
             f"{_cell(r.get('throughput'), ',.0f')} | "
             f"{_cell(r.get('throughput_vs_swin'), '.2f')} | {latency} | "
             f"{_cell(r.get('latency_vs_swin'), '.2f')} | "
@@ -405,7 +514,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--setting', nargs='+', choices=['cls', 'det'],
                    default=['cls', 'det'])
     p.add_argument('--models', nargs='+', choices=list(MODELS),
-                   default=DEFAULT_MODELS)
+                   help='default: all (with --quick: '
+                   f'{", ".join(QUICK_MODELS)})')
     p.add_argument('--measure', nargs='+', default=['throughput', 'latency',
                                                     'train'],
                    choices=['throughput', 'latency', 'train'])
@@ -419,24 +529,41 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='also measure torch.compile\'d models')
     p.add_argument('--deploy', action='store_true',
                    help='also measure HIRI-ViT after switch_to_deploy()')
+    p.add_argument('--onnxruntime', action='store_true',
+                   help='also measure the latency of HIRI-ViT-S (deploy) '
+                   'and Swin-T exported to ONNX, with onnxruntime (CPU)')
     p.add_argument('--batch', type=int, help='throughput batch size')
     p.add_argument('--train-batch', type=int)
     p.add_argument('--quick', action='store_true',
-                   help='small inputs (same 2x relation), for tests')
-    p.add_argument('--warmup', type=int, default=3)
-    p.add_argument('--min-run-time', type=float, default=1.,
-                   help='seconds of timed runs per measure')
+                   help='small inputs (same 2x relation), short timing and '
+                   'three models, for tests')
+    p.add_argument('--warmup', type=int,
+                   help='untimed calls first (default 3; --quick 1)')
+    p.add_argument('--min-run-time', type=float,
+                   help='seconds of timed calls per measure (default 1; '
+                   '--quick 0.05)')
     p.add_argument('--rounds', type=int, default=1,
                    help='measure every row this many times, interleaved, '
                    'and keep the medians')
     p.add_argument('--threads', type=int, default=0)
     p.add_argument('--out-dir', default='work_dirs/benchmark')
+    p.add_argument('--progress', action='store_true',
+                   help='progress lines on stderr even when it is not a '
+                   'terminal')
     args = p.parse_args(argv)
     cuda = args.device == 'cuda'
     if cuda and not torch.cuda.is_available():
         p.error('--device cuda: no CUDA device is visible')
-    args.batch = args.batch or (128 if cuda else 8)
-    args.train_batch = args.train_batch or (64 if cuda else 4)
+    args.models = args.models or (QUICK_MODELS if args.quick else
+                                  DEFAULT_MODELS)
+    if args.warmup is None:
+        args.warmup = 1 if args.quick else 3
+    if args.min_run_time is None:
+        args.min_run_time = 0.05 if args.quick else 1.
+    args.batch = args.batch or (128 if cuda else 2 if args.quick else 8)
+    args.train_batch = args.train_batch or (64 if cuda else
+                                            2 if args.quick else 4)
+    args.progress = args.progress or sys.stderr.isatty()
     return args
 
 
@@ -452,7 +579,37 @@ def jobs(args) -> List[Tuple[str, str, str]]:
                 out.append((name, variant, setting))
                 if args.deploy and MODELS[name].hiri:
                     out.append((name, f'{variant} deploy', setting))
+            if args.onnxruntime and MODELS[name].onnx:
+                deploy = ' deploy' if MODELS[name].hiri else ''
+                out.append((name, f'onnxruntime{deploy}', setting))
     return out
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f'{minutes}m{seconds:02d}s' if minutes else f'{seconds}s'
+
+
+def measure_all(todo: List[Tuple[str, str, str]], args) -> List[dict]:
+    """:func:`run_isolated` of every job (``todo`` is ``args.rounds``
+    rounds; GMACs are counted in the first only); with ``args.progress`` a
+    line per model and measure on stderr, with the estimated time left."""
+    per_round = len(todo) // args.rounds
+    start = time.perf_counter()
+    rows = []
+    for i, (name, variant, setting) in enumerate(todo):
+        elapsed = time.perf_counter() - start
+        eta = '' if not i else \
+            f', about {_duration(elapsed / i * (len(todo) - i))} left'
+        prefix = f'[{i + 1}/{len(todo)}{eta}] {name} {variant} ({setting}):'
+        row = run_isolated(name, variant, setting, args,
+                           prefix if args.progress else None,
+                           count=i < per_round)
+        if args.progress and 'skipped' in row:
+            print(f"{prefix} skipped: {row['skipped']}", file=sys.stderr,
+                  flush=True)
+        rows.append(row)
+    return rows
 
 
 def main(argv=None) -> List[dict]:
@@ -462,10 +619,7 @@ def main(argv=None) -> List[dict]:
     with open(osp.join(args.out_dir, 'env.json'), 'w') as f:
         json.dump(env, f, indent=2)
     todo = jobs(args) * args.rounds
-    measured = [run_isolated(*job, args)
-                for job in tqdm(todo, desc='benchmark', unit='model',
-                                disable=not sys.stderr.isatty())]
-    rows = median_rows(measured, len(todo) // args.rounds)
+    rows = median_rows(measure_all(todo, args), len(todo) // args.rounds)
     add_ratios(rows)
     header = (f"{env['device']}; torch {env['torch']}, timm {env['timm']}, "
               f"{env['flop_counter']} FLOP counter; "
