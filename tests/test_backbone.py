@@ -80,8 +80,8 @@ def test_bad_arguments_raise(tiny_arch, kwargs, message):
 
 
 @pytest.mark.parametrize('kwargs, message', [
-    (dict(sr_ratios=3), 'sr_ratios .*sequence of ints'),
-    (dict(sr_ratios=(2, '1')), 'sr_ratios .*sequence of ints'),
+    (dict(sr_ratios=3), 'sr_ratios must be a sequence of 2 ints'),
+    (dict(sr_ratios=(2, '1')), 'sr_ratios must be a sequence of 2 ints'),
     (dict(frozen_stages='one'), 'frozen_stages must be an int'),
     (dict(out_indices=[]), 'out_indices must be .*non-empty'),
     (dict(out_indices='1234'), 'out_indices must be a stage index'),
@@ -368,6 +368,24 @@ def test_each_returned_stage_has_a_norm_of_its_kind_outside_the_main_path(
         torch.testing.assert_close(every(x)[-1], last(x)[-1])
         stage0 = every.stages[0](every.stem(x))
         torch.testing.assert_close(every(x)[0], every.norm0(stage0))
+
+
+def test_forward_is_the_intermediates_of_out_indices_through_their_norms(
+        tiny_arch):
+    model = HIRIViT(arch=tiny_arch, out_indices=(1, 3)).eval()
+    x = torch.randn(1, 3, 96, 64)
+    with torch.no_grad():
+        outs = model(x)
+        final, raw = model.forward_intermediates(x)
+        normed = model.forward_intermediates(x, indices=(1, 2, 3),
+                                             norm=True, stop_early=True,
+                                             intermediates_only=True)
+    torch.testing.assert_close(outs[0], model.norm1(raw[1]))
+    torch.testing.assert_close(outs[1], model.norm3(raw[3]))
+    torch.testing.assert_close(normed[0], outs[0])
+    torch.testing.assert_close(normed[1], raw[2])  # stage 2 has no norm
+    torch.testing.assert_close(normed[2], outs[1])
+    torch.testing.assert_close(final, raw[4])  # no norm for stage 4
 
 
 def test_drop_path_defaults_to_the_arch_value(tiny_arch, every_size):

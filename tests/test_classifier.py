@@ -92,3 +92,65 @@ def test_prune_intermediate_layers_drops_later_stages_and_head(classifier):
     maps = classifier.forward_intermediates(torch.randn(1, 3, 64, 64),
                                             intermediates_only=True)
     assert [m.shape[1] for m in maps] == [8, 16]
+
+
+def test_stop_early_returns_the_stage_reached_without_the_final_norm():
+    model = timm.create_model('hiri_vit_s').eval()
+    x = torch.randn(1, 3, 128, 128)
+    with torch.no_grad():
+        final, maps = model.forward_intermediates(x, indices=[1],
+                                                  stop_early=True)
+        only = model.forward_intermediates(x, indices=[1], stop_early=True,
+                                           intermediates_only=True)
+    assert final.shape == maps[0].shape == (1, 64, 16, 16)
+    # Stage 2 has no output norm in the classifier: the final features
+    # are its raw map.
+    torch.testing.assert_close(final, maps[0])
+    torch.testing.assert_close(only[0], maps[0])
+
+
+def test_intermediates_equal_the_full_pass_and_norm_applies_the_final_norm(
+        classifier):
+    classifier.eval()
+    x = torch.randn(2, 3, 96, 64)
+    with torch.no_grad():
+        final, maps = classifier.forward_intermediates(x)
+        early = classifier.forward_intermediates(
+            x, indices=(0, 2), stop_early=True, intermediates_only=True)
+        normed = classifier.forward_intermediates(
+            x, indices=2, norm=True, intermediates_only=True)
+        features = classifier.forward_features(x)
+    assert len(maps) == 5
+    for a, b in zip(early, (maps[0], maps[2])):
+        torch.testing.assert_close(a, b)
+    torch.testing.assert_close(final, features)
+    torch.testing.assert_close(final, classifier.backbone.norm4(maps[4]))
+    # norm=True: the final norm on the last stage, the others raw.
+    torch.testing.assert_close(normed[0], maps[3])
+    torch.testing.assert_close(normed[1], final)
+
+
+def test_every_feature_path_returns_contiguous_nchw_maps(tiny_arch):
+    x = torch.randn(1, 3, 96, 64)
+    classifier = timm.create_model('hiri_vit_s', arch=tiny_arch).eval()
+    features_only = timm.create_model('hiri_vit_s', arch=tiny_arch,
+                                      features_only=True).eval()
+    backbone = HIRIViT(arch=tiny_arch).eval()
+    with torch.no_grad():
+        final, maps = classifier.forward_intermediates(x)
+        paths = [[final, classifier.forward_features(x)], maps,
+                 features_only(x), backbone(x),
+                 backbone.forward_intermediates(x, intermediates_only=True)]
+    for path in paths:
+        assert path and all(m.dim() == 4 and m.is_contiguous() for m in path)
+    channels_last = x.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        maps = features_only(channels_last)
+    assert all(m.is_contiguous(memory_format=torch.channels_last)
+               for m in maps)
+
+
+def test_only_nchw_output_is_offered(classifier):
+    with pytest.raises(ValueError, match="output_fmt 'NHWC'"):
+        classifier.forward_intermediates(torch.randn(1, 3, 64, 64),
+                                         output_fmt='NHWC')

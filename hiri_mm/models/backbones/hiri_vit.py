@@ -750,7 +750,7 @@ ARGUMENT_RULES = {
         '(stages 0-4, negative ones counted from the last)',
         _sequence_of(_is_int),
         lambda value: len(value) > 0 and all(-5 <= i <= 4 for i in value)),
-    'sr_ratios': Rule('a sequence of ints >= 1, one per Transformer stage '
+    'sr_ratios': Rule('a sequence of 2 ints >= 1, one per Transformer stage '
                       '(4 and 5)', _sequence_of(_is_int),
                       lambda value: len(value) == 2 and min(value) >= 1),
     'window_sizes': Rule(
