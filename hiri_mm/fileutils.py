@@ -141,6 +141,17 @@ def _create_temporary(path: str) -> Tuple[str, int]:
             continue
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    """Write ``data`` to the descriptor, fsync and close it."""
+    try:
+        with memoryview(data) as view:
+            while view:
+                view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def atomic_write(path: Union[str, Path], data: Union[bytes, str],
                  encoding: str = 'utf-8') -> None:
     """Write ``data`` (bytes, or text in ``encoding``) to ``path`` so that
@@ -164,10 +175,7 @@ def atomic_write(path: Union[str, Path], data: Union[bytes, str],
         raise _disk_full(path, len(data))
     tmp, fd = _create_temporary(path)
     try:
-        with open(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        _write_all(fd, data)
         os.replace(tmp, path)
     except BaseException as error:
         os.remove(tmp)

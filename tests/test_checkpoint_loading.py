@@ -1,5 +1,6 @@
-"""Pretrained loading of HIRIViT weights and the weights-only allow-list
-for checkpoints saved by mmengine Runners."""
+"""Pretrained loading of HIRIViT weights, the weights-only allow-list for
+checkpoints saved by mmengine Runners, and the check of a checkpoint's
+weights against the model they are for."""
 import pickle
 
 import pytest
@@ -9,7 +10,9 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
+from hiri_mm.errors import CheckpointMismatchError
 from hiri_mm.openmmlab import HIRIViT
+from hiri_mm.openmmlab.checkpoint import check_weights
 from tests.helpers import TINY_ARCH
 
 
@@ -117,3 +120,55 @@ def test_allow_list_still_refuses_code_and_other_getattr(tmp_path):
     torch.save({'x': _GetattrEscape()}, path)
     with pytest.raises(pickle.UnpicklingError, match='Refusing getattr'):
         torch.load(path, weights_only=True)
+
+
+class _Pair(nn.Module):
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(2, 3)
+        self.b = nn.BatchNorm1d(3)
+
+
+def test_weights_that_fit_pass_the_check():
+    model = _Pair()
+    problems = check_weights(model, model.state_dict(), 'x.pth')
+    assert problems == {'missing': [], 'unexpected': [], 'mis-shaped': [],
+                        'non-finite': []}
+
+
+@pytest.mark.parametrize('case, text', [
+    ('empty', r'missing \(7\): a.weight, a.bias, b.weight, b.bias, '
+              r'b.running_mean \.\.\.'),
+    ('unrelated', r'unexpected \(1\): head.weight'),
+    ('mis-shaped', r'mis-shaped \(1\): a.weight: \(3, 3\) in the file, '
+                   r'\(3, 2\) in the model'),
+    ('nan', r'non-finite \(1\): b.running_var'),
+])
+def test_weights_that_do_not_fit_are_named(case, text):
+    model = _Pair()
+    state = dict(model.state_dict())
+    if case == 'empty':
+        state = {}
+    elif case == 'unrelated':
+        state['head.weight'] = torch.ones(1)
+    elif case == 'mis-shaped':
+        state['a.weight'] = torch.ones(3, 3)
+    else:
+        state['b.running_var'] = torch.tensor([1., float('nan'), 1.])
+    with pytest.raises(CheckpointMismatchError, match=f'(?s)x.pth does not '
+                       f'hold the weights of this _Pair.*{text}.*'
+                       '--allow-partial-checkpoint'):
+        check_weights(model, state, 'x.pth')
+
+
+def test_partial_weights_pass_when_allowed_but_never_non_finite():
+    model = _Pair()
+    state = {k: v for k, v in model.state_dict().items() if k != 'a.bias'}
+    state['extra'] = torch.ones(1)
+    problems = check_weights(model, state, 'x.pth', allow_partial=True)
+    assert (problems['missing'], problems['unexpected']) == (['a.bias'],
+                                                            ['extra'])
+    state['a.weight'] = torch.full((3, 2), float('inf'))
+    with pytest.raises(CheckpointMismatchError, match='non-finite'):
+        check_weights(model, state, 'x.pth', allow_partial=True)

@@ -1,7 +1,10 @@
-"""AtomicCheckpointHook: a checkpoint is complete or absent, old ones are
-deleted only after the new one is complete, ``last_checkpoint`` always names
-a complete file, and a run SIGKILLed while saving resumes from the previous
-checkpoint."""
+"""Crash-safe writing: AtomicCheckpointHook's checkpoint is complete or
+absent, old ones are deleted only after the new one is complete,
+``last_checkpoint`` always names a complete file, and a run SIGKILLed while
+saving resumes from the previous checkpoint; atomic_write never follows a
+link planted at its temporary name, cleans up after every failure and
+names the folder and the space of a full disk."""
+import errno
 import glob
 import os
 import os.path as osp
@@ -18,6 +21,7 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
+from hiri_mm.errors import DiskFullError
 from hiri_mm.fileutils import atomic_write, remove_stale_partials
 from tests.helpers import DET_DEMO, det_options
 
@@ -64,6 +68,13 @@ def _last(work_dir):
 
 def _partials(folder):
     return glob.glob(osp.join(str(folder), '.*.partial'))
+
+
+def _dead_pid():
+    """The id of a process that has ended."""
+    return subprocess.run([sys.executable, '-c', 'import os; '
+                           'print(os.getpid())'], capture_output=True,
+                          text=True, check=True).stdout.strip()
 
 
 def test_max_keep_ckpts_keeps_the_newest_complete_file(tmp_path):
@@ -136,9 +147,7 @@ def test_previous_best_is_deleted_after_the_new_best_is_saved(
 
 
 def test_stale_partial_files_of_dead_writers_are_removed(tmp_path):
-    dead = subprocess.run([sys.executable, '-c', 'import os; '
-                           'print(os.getpid())'], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    dead = _dead_pid()
     stale = tmp_path / f'.epoch_2.pth.{dead}.partial'
     alive = tmp_path / f'.epoch_2.pth.{os.getppid()}.partial'
     stale.write_bytes(b'half')
@@ -153,6 +162,64 @@ def test_atomic_write_replaces_whole_file(tmp_path):
     atomic_write(path, 'b')
     assert path.read_text() == 'b'
     assert not _partials(path.parent)
+
+
+def test_link_planted_at_the_temporary_name_is_not_followed(tmp_path):
+    """Another user pre-creates the name the next save would use as a
+    link to a file of ours; the save must not write through it."""
+    victim = tmp_path / 'victim.txt'
+    victim.write_text('precious')
+    target = tmp_path / 'epoch_1.pth'
+    planted = tmp_path / f'.epoch_1.pth.{os.getpid()}-0.partial'
+    planted.symlink_to(victim)
+    atomic_write(target, b'weights')
+    assert victim.read_text() == 'precious'
+    assert target.read_bytes() == b'weights'
+    assert planted.is_symlink()  # not ours: left alone
+
+
+def test_next_write_removes_what_a_killed_writer_left(tmp_path):
+    """E.g. a convert_checkpoint.py killed while writing its output."""
+    dead = _dead_pid()
+    left = tmp_path / f'.out.pth.{dead}-0.partial'
+    other = tmp_path / f'.other.pth.{dead}-0.partial'
+    left.write_bytes(b'half')
+    other.write_bytes(b'half')
+    atomic_write(tmp_path / 'out.pth', b'whole')
+    assert not left.exists()
+    assert other.exists()  # another target's: left to its own next write
+
+
+def test_full_disk_is_one_line_naming_folder_and_space(tmp_path,
+                                                       monkeypatch):
+    target = tmp_path / 'epoch_1.pth'
+    target.write_bytes(b'earlier')
+    write = os.write
+
+    def full(fd, data):
+        if os.readlink(f'/proc/self/fd/{fd}').endswith('.partial'):
+            raise OSError(errno.ENOSPC, 'No space left on device')
+        return write(fd, data)
+
+    monkeypatch.setattr(os, 'write', full)
+    with pytest.raises(DiskFullError) as error:
+        atomic_write(target, b'x' * 3000)
+    message = str(error.value)
+    assert '\n' not in message
+    assert f'No space left in {tmp_path} to write epoch_1.pth' in message
+    assert 'free, 2.9 KiB needed' in message
+    assert target.read_bytes() == b'earlier'
+    assert not _partials(tmp_path)
+
+
+def test_too_little_free_space_stops_before_writing(tmp_path, monkeypatch):
+    import shutil
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, 'disk_usage', lambda path: usage._replace(
+        free=100))
+    with pytest.raises(DiskFullError, match='100 B free, 2.0 KiB needed'):
+        atomic_write(tmp_path / 'big.pth', b'x' * 2048)
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.slow

@@ -3,8 +3,8 @@ produced: tools/train.py (and --resume), tools/test.py and its options,
 mmdet's own train.py, init_detector / inference_detector and
 DetInferencer."""
 import glob
+import json
 import os.path as osp
-import pickle
 import shutil
 import subprocess
 import sys
@@ -45,7 +45,7 @@ def test_resume_continues_from_the_last_checkpoint(det_trained, coco_shapes,
 def test_test_tool_evaluates_draws_and_dumps(det_trained, coco_shapes,
                                              tmp_path):
     from tools.test import main
-    work_dir, out = tmp_path / 'test', tmp_path / 'preds.pkl'
+    work_dir, out = tmp_path / 'test', tmp_path / 'preds.json'
     metrics = main([DEMO, osp.join(det_trained, 'epoch_1.pth'), '--work-dir',
                     str(work_dir), '--show-dir', 'vis', '--out', str(out),
                     '--cfg-options', *demo_options(coco_shapes, 1)])
@@ -53,11 +53,15 @@ def test_test_tool_evaluates_draws_and_dumps(det_trained, coco_shapes,
         assert 0.0 <= metrics[key] <= 1.0
     # One drawing per validation image, under work_dir/<timestamp>/vis.
     assert len(glob.glob(str(work_dir / '*' / 'vis' / '*.png'))) == 2
-    with open(out, 'rb') as f:
-        predictions = pickle.load(f)
+    with open(out) as f:  # JSON: reading it runs no code
+        predictions = json.load(f)
     assert len(predictions) == 2
-    assert {'bboxes', 'scores', 'labels', 'masks'} <= set(
-        predictions[0]['pred_instances'])
+    first = predictions[0]['pred_instances']
+    assert set(first) == {'bboxes', 'scores', 'labels', 'masks'}
+    assert len(first['bboxes']) == len(first['scores']) == len(
+        first['labels']) == len(first['masks'])
+    assert all(len(box) == 4 for box in first['bboxes'])
+    assert all(set(m) == {'size', 'counts'} for m in first['masks'])
 
 
 @pytest.mark.slow
@@ -75,9 +79,10 @@ def test_test_tool_tta_tests_the_wrapped_model(det_trained, coco_shapes,
         config.write_text(
             "_base_ = 'hiri_mm::demo/maskrcnn_hiri_s_shapes.py'\n")
     # mmdet's DetTTAModel merges boxes only, so a Mask R-CNN is tested with
-    # TTA as a box detector.
+    # TTA as a box detector (its mask head's weights left out).
     metrics = main([str(config), osp.join(det_trained, 'epoch_1.pth'),
-                    '--tta', '--work-dir', str(tmp_path), '--cfg-options',
+                    '--tta', '--allow-partial-checkpoint', '--work-dir',
+                    str(tmp_path), '--cfg-options',
                     *demo_options(coco_shapes, 1),
                     'model.roi_head.mask_head=None',
                     'model.roi_head.mask_roi_extractor=None',
@@ -151,3 +156,36 @@ def test_mmdet_own_train_tool_runs_our_config(coco_shapes, tmp_path):
     subprocess.run([sys.executable, train, DEMO, '--work-dir', str(tmp_path),
                     '--cfg-options', *opts], check=True, capture_output=True)
     assert osp.isfile(tmp_path / 'epoch_1.pth')
+
+
+@pytest.mark.parametrize('weights, text', [
+    ({}, r'missing \(\d+\): backbone\.'),
+    ({'head.fc.weight': torch.ones(2)}, r'unexpected \(1\): head.fc.weight'),
+])
+def test_test_tool_stops_on_weights_that_do_not_fit(weights, text,
+                                                    coco_shapes, tmp_path):
+    """Evaluating them would print metrics of a random model."""
+    from tools.test import main
+    checkpoint = str(tmp_path / 'wrong.pth')
+    torch.save({'state_dict': weights}, checkpoint)
+    with pytest.raises(SystemExit, match=f'(?s)wrong.pth does not hold the '
+                       f'weights of this MaskRCNN.*{text}'):
+        main([DEMO, checkpoint, '--work-dir', str(tmp_path / 'w'),
+              '--cfg-options', *demo_options(coco_shapes, 1)])
+    assert not glob.glob(str(tmp_path / 'w' / '*' / '*.json'))  # no metrics
+
+
+@pytest.mark.slow
+def test_test_tool_allows_partial_weights_when_asked(coco_shapes,
+                                                     tmp_path):
+    from mmdet.apis import init_detector
+
+    from tools.test import main
+    state = init_detector(DEMO, device='cpu').state_dict()
+    checkpoint = str(tmp_path / 'backbone_only.pth')
+    torch.save({'state_dict': {k: v for k, v in state.items()
+                               if k.startswith('backbone.')}}, checkpoint)
+    metrics = main([DEMO, checkpoint, '--allow-partial-checkpoint',
+                    '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+                    *demo_options(coco_shapes, 1)])
+    assert 0.0 <= metrics['coco/bbox_mAP'] <= 1.0

@@ -3,6 +3,9 @@ the newest complete checkpoint (named by ``last_checkpoint`` or found in
 the work dir), a run never starts from scratch over saved checkpoints, and
 one work dir takes one training run at a time."""
 import os
+import os.path as osp
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -14,6 +17,8 @@ from hiri_mm.openmmlab.cli import resume_auto, train
 from hiri_mm.openmmlab.cli.train import (WORK_DIR_LOCK, choose_start,
                                          lock_work_dir)
 from tests.helpers import DET_DEMO, det_options
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def _save(path, epoch):
@@ -112,3 +117,26 @@ def test_train_stops_while_another_run_holds_the_work_dir(coco_shapes,
     finally:
         holder.release()
     assert os.listdir(work_dir) == [WORK_DIR_LOCK]  # no Runner was built
+
+
+@pytest.mark.slow
+def test_second_train_tool_in_a_work_dir_names_the_first_runs_pid(
+        coco_shapes, tmp_path):
+    work_dir = tmp_path / 'w'
+    code = ('import sys; from hiri_mm.openmmlab.cli.train import '
+            'lock_work_dir; lock_work_dir(sys.argv[1]); print("ready", '
+            'flush=True); sys.stdin.read()')
+    first = subprocess.Popen([sys.executable, '-c', code, str(work_dir)],
+                             cwd=ROOT, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert first.stdout.readline() == 'ready\n'
+        second = subprocess.run(
+            [sys.executable, 'tools/train.py', DET_DEMO, '--work-dir',
+             str(work_dir), '--cfg-options', *det_options(coco_shapes, 1)],
+            cwd=ROOT, capture_output=True, text=True)
+    finally:
+        first.communicate('')
+    assert second.returncode == 1
+    assert f'in use by another training run (pid {first.pid})' in \
+        second.stderr

@@ -25,9 +25,11 @@ from mmengine.runner.checkpoint import (get_external_models,
                                         get_mmcls_models,
                                         get_torchvision_models)
 
+from hiri_mm.errors import EmbeddedConfigError
 from hiri_mm.openmmlab import HIRIViT
 from hiri_mm.openmmlab.safety import (SAFE_SCHEMES, hub_cache_file,
-                                      load_checkpoint, unsafe_schemes)
+                                      load_checkpoint, parse_config_text,
+                                      unsafe_schemes)
 from tests.helpers import (DET_DEMO, SEG_DEMO, MakesDir, det_options,
                            seg_options)
 
@@ -357,3 +359,126 @@ def test_loading_leaves_no_trace_in_history_buffer_class(
         assert type(loss) is HistoryBuffer
         assert 'statistics_methods' not in vars(loss)
         assert loss.statistics('mean') == loss.mean()
+
+
+def test_refusal_gives_the_safe_ways_not_torchs_advice(payload):
+    with pytest.raises(pickle.UnpicklingError) as error:
+        load_checkpoint(payload)
+    message = str(error.value)
+    assert 'GLOBAL posix.mkdir' in message
+    assert 'weights_only` set to `False' not in message
+    assert 'weights_only=False' not in message
+    assert 'torch.serialization.add_safe_globals' in message
+    assert "torch.save({'state_dict': model.state_dict()}, path)" in message
+
+
+def test_same_file_name_at_two_urls_is_cached_twice(hub, server):
+    folder, base = server
+    for sub, value in (('a', 1.), ('b', 2.)):
+        (folder / sub).mkdir()
+        torch.save({'state_dict': {'w': torch.tensor(value)}},
+                   folder / sub / 'weights.pth')
+    first = load_checkpoint(f'{base}/a/weights.pth')['state_dict']['w']
+    second = load_checkpoint(f'{base}/b/weights.pth')['state_dict']['w']
+    assert (first.item(), second.item()) == (1., 2.)
+    assert sorted(p.name for p in hub.iterdir()) == sorted(
+        osp.basename(hub_cache_file(f'{base}/{sub}/weights.pth'))
+        for sub in 'ab')
+
+
+# ---------------------------------------------------------------------------
+# The config text a checkpoint stores is read as data, never run.
+
+@pytest.fixture
+def config_payload(tmp_path, marker):
+    """A checkpoint that the weights-only unpickler accepts (strings and
+    numbers only) whose stored config text would create ``marker`` if it
+    were executed, where mmengine keeps config text: ``meta['config']``,
+    ``meta['cfg']`` and the message hub's ``runtime_info['cfg']``."""
+    text = f"open({marker!r}, 'a').close()"
+    path = tmp_path / 'epoch_1.pth'
+    torch.save({'state_dict': {}, 'meta': {'config': text, 'cfg': text,
+                                           'epoch': 1, 'iter': 2},
+                'message_hub': {'log_scalars': {}, 'resumed_keys': {},
+                                'runtime_info': {'cfg': text}}}, path)
+    return str(path)
+
+
+def test_config_text_is_parsed_as_data():
+    from mmengine.config import Config
+    for config in (DET_DEMO, SEG_DEMO):
+        text = Config.fromfile(config).pretty_text
+        # Running our own file's text is safe; it is the reference here.
+        assert parse_config_text(text) == Config.fromstring(
+            text, '.py').to_dict()
+    assert parse_config_text("a = dict(b=[1, -2.5, (None, True)])\n"
+                             "c = {'d e': 'f'}") == dict(
+        a=dict(b=[1, -2.5, (None, True)]), c={'d e': 'f'})
+
+
+@pytest.mark.parametrize('text', [
+    "open('x', 'w')", "a = open('x')", "import os", "a = b",
+    "a = dict(**b)", "a = ().__class__", "a = [1, 2][0]", "a = -'x'",
+    "a, b = 1, 2", "def f(): pass", "a = ("])
+def test_config_text_with_code_is_refused(text):
+    with pytest.raises(ValueError, match='plain data|not Python'):
+        parse_config_text(text)
+
+
+@pytest.mark.parametrize('inferencer', ['DetInferencer', 'MMSegInferencer'])
+def test_inferencer_without_config_never_runs_the_stored_config(
+        inferencer, config_payload):
+    from mmdet.apis import DetInferencer
+    from mmseg.apis import MMSegInferencer
+    build = dict(DetInferencer=DetInferencer,
+                 MMSegInferencer=MMSegInferencer)[inferencer]
+    with pytest.raises(EmbeddedConfigError, match=r"not plain data.*"
+                       r"DetInferencer\(model=CONFIG, weights=CHECKPOINT\)"):
+        build(model=None, weights=config_payload, device='cpu')
+
+
+@pytest.mark.parametrize('init', ['init_detector', 'init_model'])
+def test_init_apis_need_a_config_and_never_run_the_stored_one(
+        init, config_payload):
+    from mmdet.apis import init_detector
+    from mmseg.apis import init_model
+    function = dict(init_detector=init_detector, init_model=init_model)[init]
+    with pytest.raises(TypeError, match='config must be a filename'):
+        function(None, config_payload, device='cpu')
+
+
+def test_inferencer_reads_a_plain_stored_config(tmp_path):
+    """A Runner checkpoint's own config text still works without a config
+    file: it is plain data."""
+    from mmdet.apis import DetInferencer, init_detector
+    from mmengine.config import Config
+    text = Config.fromfile(DET_DEMO).pretty_text
+    path = tmp_path / 'with_config.pth'
+    torch.save({'state_dict': init_detector(DET_DEMO, device='cpu')
+                .state_dict(), 'meta': {},
+                'message_hub': {'runtime_info': {'cfg': text}}}, path)
+    inferencer = DetInferencer(model=None, weights=str(path), device='cpu')
+    assert inferencer.cfg.model.backbone.type == 'HIRIViT'
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('how', ['--resume PATH', 'resume=True, load_from',
+                                 '--resume (last_checkpoint)'])
+def test_resume_never_runs_the_stored_config(how, config_payload,
+                                             coco_shapes, tmp_path, capfd):
+    from hiri_mm.openmmlab.cli import train
+    work_dir = tmp_path / 'work'
+    options = det_options(coco_shapes, 1)
+    if how == '--resume PATH':
+        args = ['--resume', config_payload]
+    elif how == 'resume=True, load_from':
+        args, options = [], [*options, 'resume=True',
+                             f'load_from={config_payload}']
+    else:
+        work_dir.mkdir()
+        (work_dir / 'last_checkpoint').write_text(config_payload)
+        args = ['--resume']
+    train([DET_DEMO, '--work-dir', str(work_dir), *args, '--cfg-options',
+           *options])
+    log = ''.join(capfd.readouterr())
+    assert 'stores its config as Python text that is not plain data' in log

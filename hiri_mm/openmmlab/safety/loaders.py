@@ -74,11 +74,15 @@ def _delete_hint(cached: Optional[str]) -> str:
 def _refused_global(error: Exception) -> str:
     """What torch's weights-only unpickler refused, without torch's advice
     (which suggests ``weights_only=False``, i.e. running the file's code)."""
+    text = str(error)
     found = re.search(r'WeightsUnpickler error: (.*?)(?: Please use|\n|$)',
-                      str(error))
+                      text)
     if found:
         return found.group(1).strip()
-    return str(error).split('\n\n')[-1].strip()
+    parts = [p.strip() for p in text.split('\n\n') if p.strip()
+             and not p.strip().startswith(('Weights only load failed',
+                                           'Check the documentation'))]
+    return ' '.join(parts)
 
 
 @contextlib.contextmanager
