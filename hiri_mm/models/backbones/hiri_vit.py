@@ -255,7 +255,7 @@ def window_reverse(windows: torch.Tensor, window_size: int,
     """
     h, w = hw
     s = window_size
-    rows, cols = -(-h // s), -(-w // s)
+    rows, cols = (h + s - 1) // s, (w + s - 1) // s
     c = windows.shape[-1]
     x = windows.view(-1, rows, cols, s, s, c).transpose(2, 3).reshape(
         -1, rows * s, cols * s, c)
