@@ -66,7 +66,8 @@ def _dump(cfg):
 
 def test_a_config_is_logged_once_with_each_runs_own_keys(tmp_path, factory):
     train = Config(dict(model=dict(type='HIRIViT', arch='s'),
-                        work_dir='work_dirs/train', load_from=None))
+                        work_dir='work_dirs/train', load_from=None,
+                        launcher='none'))
     test = Config(dict(train.to_dict(), work_dir='work_dirs/test',
                        load_from='work_dirs/train/epoch_1.pth'))
     other = Config(dict(train.to_dict(), model=dict(type='HIRIViT',
@@ -74,11 +75,14 @@ def test_a_config_is_logged_once_with_each_runs_own_keys(tmp_path, factory):
     first = _log_lines(tmp_path, 'dump_train', 'INFO', _dump(train))
     assert "model = dict(arch='s', type='HIRIViT')" in first
     again = _log_lines(tmp_path, 'dump_test', 'INFO', _dump(test))
+    # One line, naming the run keys that changed (launcher did not).
     assert len(again) == 1
     assert again[0].endswith(
         "Config: as logged above by this process, with "
         "load_from = 'work_dirs/train/epoch_1.pth'; "
         "work_dir = 'work_dirs/test'")
+    same = _log_lines(tmp_path, 'dump_same', 'INFO', _dump(train))
+    assert same[0].endswith('Config: as logged above by this process')
     changed = _log_lines(tmp_path, 'dump_other', 'INFO', _dump(other))
     assert "model = dict(arch='b', type='HIRIViT')" in changed
 

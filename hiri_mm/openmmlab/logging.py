@@ -13,8 +13,8 @@ mmengine logs two things at INFO level that bury a run's log:
 :mod:`logging` record factory. It demotes the ``paramwise_options`` records
 to DEBUG (``log_level='DEBUG'`` shows them again), and replaces a config
 dump that repeats one this process already logged, apart from the keys that
-name a run's own files (:data:`RUN_KEYS`), by one line that lists those
-keys. Every other record is left as it is. mmengine makes a new logger for
+name a run's own files (:data:`RUN_KEYS`), by one line that lists the ones
+that changed. Every other record is left as it is. mmengine makes a new logger for
 every Runner, with handlers of its own, so a filter on one logger would miss
 the next Runner's records; the record factory sees the records of all
 loggers.
@@ -22,7 +22,7 @@ loggers.
 import hashlib
 import logging
 import re
-from typing import Callable, Set
+from typing import Callable, Dict, List
 
 __all__ = ['QuietRecordFactory', 'quiet_logs', 'RUN_KEYS']
 
@@ -52,7 +52,8 @@ class QuietRecordFactory:
 
     def __init__(self, factory: Callable[..., logging.LogRecord]) -> None:
         self.factory = factory
-        self._logged_configs: Set[str] = set()
+        # The run keys' lines of each config logged so far, by its digest.
+        self._logged_configs: Dict[str, List[str]] = {}
 
     def __call__(self, *args, **kwargs) -> logging.LogRecord:
         record = self.factory(*args, **kwargs)
@@ -65,16 +66,18 @@ class QuietRecordFactory:
 
     def _shorten_repeated_config(self, record: logging.LogRecord) -> None:
         """Keep the first dump of a config; a later dump that differs only
-        in :data:`RUN_KEYS` becomes one line with those keys' values."""
+        in :data:`RUN_KEYS` becomes one line with the changed keys."""
         text = record.msg[len(CONFIG_PREFIX):]
         run_lines = [line.strip() for line in _RUN_KEY_LINE.findall(text)]
         body = _RUN_KEY_LINE.sub('', text)
         digest = hashlib.sha256(body.encode()).hexdigest()
-        if digest not in self._logged_configs:
-            self._logged_configs.add(digest)
+        first = self._logged_configs.get(digest)
+        if first is None:
+            self._logged_configs[digest] = run_lines
             return
-        record.msg = ('Config: as logged above by this process, with '
-                      + '; '.join(run_lines))
+        changed = [line for line in run_lines if line not in first]
+        record.msg = 'Config: as logged above by this process' + (
+            ', with ' + '; '.join(changed) if changed else '')
 
 
 def quiet_logs() -> QuietRecordFactory:
