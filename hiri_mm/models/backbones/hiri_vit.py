@@ -23,7 +23,9 @@ LayerNorm before attention), the even HR-block depths and the enlarged
 stage-3 expansion follow the text. Table I (widths, depths, ratios) is not
 available: :attr:`HIRIViT.arch_zoo` is calibrated to the paper's GFLOPs.
 The stem's middle width, the shortcut design of IRDS (2x2 average pool +
-1x1 conv), the per-output norms and the initialisation are our choices.
+1x1 conv), the per-output norms and the initialisation are our choices,
+and so is the optional windowed attention of the Transformer stages
+(``window_sizes``, off by default) for detection-size inputs.
 
 This module needs only torch and timm. The OpenMMLab adapter
 (``hiri_mm.openmmlab``) registers a subclass that adds ``init_cfg``.
@@ -835,6 +837,7 @@ class HIRIViT(nn.Module):
         channels (tuple[int]): Width of each of the five stages.
         strides (tuple[int]): Total stride of each stage: (4, 8, 16, 32, 64).
         out_channels / out_strides (tuple[int]): The same for ``out_indices``.
+        window_sizes (tuple[int | None]): Attention windows of stages 4, 5.
 
     Shape:
         (B, in_channels, H, W) -> tuple of (B, channels[i], ceil(H/strides[i]),
