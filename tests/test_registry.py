@@ -1,9 +1,24 @@
-"""HIRIViT is reachable from both toolboxes' registries and from configs."""
+"""HIRIViT is reachable from both toolboxes' registries and from configs,
+and the package keeps its layers: the core runs without OpenMMLab, the
+library raises exceptions (only tools/ exit), tools import public names
+only, and no module but the backbone's is over 450 lines."""
+import ast
+import glob
+import importlib
+import os.path as osp
 import subprocess
 import sys
 
 import pytest
 from mmengine.config import Config
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+PACKAGE_FILES = sorted(glob.glob(osp.join(ROOT, 'hiri_mm', '**', '*.py'),
+                                 recursive=True))
+BACKBONE_FILE = osp.join(ROOT, 'hiri_mm', 'models', 'backbones',
+                         'hiri_vit.py')
+THIN_TOOLS = ['train.py', 'test.py', 'demo.py', 'convert_checkpoint.py',
+              'analysis/check_dataset.py', 'analysis/collect_results.py']
 
 
 @pytest.mark.parametrize('scope', ['mmdet', 'mmseg'])
@@ -80,3 +95,37 @@ def test_a_detection_only_user_needs_no_mmseg():
         'print(type(MODELS.build(cfg.model).backbone).__name__)\n')
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith('HIRIViT')
+
+
+def _tree(path):
+    with open(path) as f:
+        return ast.parse(f.read(), path)
+
+
+def test_the_library_raises_no_system_exit():
+    for path in PACKAGE_FILES:
+        tree = _tree(path)
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        exits = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+                 and n.attr == 'exit' and getattr(n.value, 'id', '') == 'sys']
+        assert 'SystemExit' not in names and not exits, path
+
+
+def test_no_module_but_the_backbone_is_over_450_lines():
+    for path in PACKAGE_FILES:
+        if path != BACKBONE_FILE:
+            with open(path) as f:
+                assert len(f.readlines()) <= 450, path
+
+
+@pytest.mark.parametrize('tool', THIN_TOOLS)
+def test_tools_import_only_public_names(tool):
+    imported = [(node.module, alias.name)
+                for node in ast.walk(_tree(osp.join(ROOT, 'tools', tool)))
+                if isinstance(node, ast.ImportFrom) and node.module
+                and node.module.split('.')[0] == 'hiri_mm'
+                for alias in node.names]
+    assert imported
+    for module, name in imported:
+        assert name in importlib.import_module(module).__all__, \
+            f'{tool} imports {name} from {module}, which does not export it'

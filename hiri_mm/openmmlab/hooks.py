@@ -50,7 +50,9 @@ class RNGStateHook(Hook):
     augmentation after a resume differs from the uninterrupted run. With
     this hook (and ``randomness=dict(seed=..., deterministic=True)``) an
     interrupted CPU training resumed with ``--resume`` ends with the same
-    weights as one that never stopped.
+    weights as one that never stopped. Whether the run resumes (rather than
+    loading weights only) is read from the Runner's private ``_resume``
+    (mmengine 0.10.7 has no public accessor).
     """
 
     priority = 'VERY_LOW'
@@ -104,8 +106,7 @@ class AtomicCheckpointHook(CheckpointHook):
 
     - every checkpoint (regular and best) and ``last_checkpoint`` are written
       to a temporary file in the same folder, flushed, fsynced and renamed
-      (:class:`AtomicLocalBackend`), so a file is
-      complete or absent;
+      (:class:`AtomicLocalBackend`), so a file is complete or absent;
     - old checkpoints (``max_keep_ckpts``, the previous best) are deleted
       only after the new one is complete;
     - ``last_checkpoint`` is updated only after its checkpoint is complete;
@@ -117,6 +118,10 @@ class AtomicCheckpointHook(CheckpointHook):
     ``keep_ckpt_ids``, so the resumed run deletes it. Remote ``out_dir``
     backends (e.g. ``s3://``) keep their own ``put``, which publishes an
     object only when its upload is complete.
+
+    It overrides two private methods of mmengine 0.10.7's hook (pinned),
+    where the order of writing and deleting is decided:
+    ``_save_checkpoint_with_step`` and ``_save_best_checkpoint``.
     """
 
     def before_train(self, runner) -> None:

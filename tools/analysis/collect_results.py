@@ -13,6 +13,8 @@ import json
 import os.path as osp
 from typing import Dict, List, Optional
 
+from hiri_mm.fileutils import atomic_write
+
 COCO_KEYS = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')
 COCO_HEADER = ('| config | AP<sup>b</sup> | AP<sup>b</sup><sub>50</sub> | '
                'AP<sup>b</sup><sub>75</sub> | AP<sup>b</sup><sub>S</sub> | '
@@ -81,8 +83,7 @@ def main(argv=None) -> str:
                       *ade_table(runs)]) + '\n'
     print(text)
     if args.out:
-        with open(args.out, 'w') as f:
-            f.write(text)
+        atomic_write(args.out, text)
     return text
 
 
