@@ -236,18 +236,20 @@ def test_test_tool_tta_and_pickled_predictions(seg_trained, ade_shapes,
 
 
 def test_show_options_switch_on_the_segmentation_hook():
-    from tools.test import enable_visualization
+    from hiri_mm.openmmlab.cli import enable_visualization
     cfg = config_copy(DEMO)
+    cfg.work_dir = 'work_dirs/demo'
     enable_visualization(cfg, show=True, show_dir='vis', wait_time=0.5)
     hook = cfg.default_hooks.visualization
     assert (hook.draw, hook.show, hook.wait_time) == (True, True, 0.5)
     # Every test image is drawn (mmseg's default: every 50th batch).
     assert hook.interval == 1
-    assert cfg.visualizer.save_dir == 'vis'
+    # A relative folder goes under the work dir (mmseg: the current one).
+    assert cfg.visualizer.save_dir == osp.join('work_dirs/demo', 'vis')
 
 
 def test_segmentation_predictions_dump_to_a_pickle_or_a_folder():
-    from tools.test import dump_predictions
+    from hiri_mm.openmmlab.cli import dump_predictions
     cfg = config_copy(DEMO)
     dump_predictions(cfg, 'label_maps')
     assert cfg.test_evaluator.output_dir == 'label_maps'

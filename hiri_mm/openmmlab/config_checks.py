@@ -1,5 +1,6 @@
 """Config consistency checks that ``tools/train.py`` runs before it builds
-a Runner (the data itself is checked by :mod:`.data_checks`).
+a Runner (the data itself is checked by :mod:`.data_checks`, the paths to it
+by :mod:`.data_paths`).
 
 - :func:`stride_problems`: a head stride that disagrees with the HIRI-ViT
   feature map it describes does not crash, the detector trains badly; it
@@ -8,15 +9,12 @@ a Runner (the data itself is checked by :mod:`.data_checks`).
   For a segmentor it checks the stage each decode or auxiliary head reads
   (``in_index``) and its ``in_channels``, which would otherwise fail only
   at the first forward pass, after the Runner and the data are set up.
-- :func:`check_dataset_paths`: every annotation file and image folder the
-  dataloaders name exists.
 - :func:`check_num_classes`: the heads' ``num_classes`` match the dataset.
 
 Each ``check_*`` raises :class:`~hiri_mm.errors.ConfigCheckError` listing
 every field at fault.
 """
-import os.path as osp
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
 
@@ -24,12 +22,8 @@ from ..errors import ConfigCheckError
 from ..models import HIRIViT
 
 __all__ = ['walk_dicts', 'leaf_datasets', 'type_name', 'fpn_strides',
-           'stride_problems', 'check_strides', 'dataset_paths',
-           'check_dataset_paths', 'dataset_class', 'check_num_classes']
-
-DATA_HELP = ('See "Data layout" in the README for where COCO / ADE20K '
-             'must be placed, or set the paths with --cfg-options '
-             '(e.g. train_dataloader.dataset.data_root=/path/to/coco/).')
+           'stride_problems', 'check_strides', 'dataset_class',
+           'check_num_classes']
 
 
 # ---------------------------------------------------------------- walking
@@ -182,42 +176,6 @@ def check_strides(cfg: Config) -> None:
             'fail at its first step):\n' +
             '\n'.join(f'  {p}' for p in problems) +
             '\nSee "Detection and segmentation configs" in the README.')
-
-
-# ---------------------------------------------------------------- paths
-def dataset_paths(cfg: Config,
-                  splits: Sequence[str]) -> List[Tuple[str, str]]:
-    """``(where, path)`` for every annotation file and image folder that the
-    given dataloaders (``'train'``, ``'val'``, ``'test'``) read."""
-    paths = []
-    for split in splits:
-        loader = cfg.get(f'{split}_dataloader')
-        if not loader:
-            continue
-        for ds in leaf_datasets(loader.dataset):
-            root = ds.get('data_root') or ''
-            if ds.get('ann_file'):
-                paths.append((f'{split}_dataloader ann_file',
-                              osp.join(root, ds.ann_file)))
-            for key, prefix in (ds.get('data_prefix') or {}).items():
-                if isinstance(prefix, str) and prefix:
-                    paths.append((f'{split}_dataloader data_prefix.{key}',
-                                  osp.join(root, prefix)))
-        evaluator = cfg.get(f'{split}_evaluator')
-        if split != 'train' and isinstance(evaluator, dict) and \
-                evaluator.get('ann_file'):
-            paths.append((f'{split}_evaluator ann_file', evaluator.ann_file))
-    return paths
-
-
-def check_dataset_paths(cfg: Config, splits: Sequence[str]) -> None:
-    """Raise :class:`ConfigCheckError` naming every missing dataset path."""
-    missing = [(where, path) for where, path in dataset_paths(cfg, splits)
-               if not osp.exists(path)]
-    if missing:
-        lines = '\n'.join(f'  {path}  ({where})' for where, path in missing)
-        raise ConfigCheckError(
-            f'Dataset not found for {cfg.filename}:\n{lines}\n{DATA_HELP}')
 
 
 # ---------------------------------------------------------------- classes

@@ -24,7 +24,7 @@ from mmengine.config import DictAction
 
 from hiri_mm.errors import HiriMMError
 from hiri_mm.openmmlab.cli import load_config
-from hiri_mm.openmmlab.config_checks import check_dataset_paths
+from hiri_mm.openmmlab.data_paths import check_dataset_paths
 from hiri_mm.openmmlab.data_checks import check_data
 
 

@@ -1,8 +1,10 @@
 """What the train and test commands share: their common options, reading
 the config, and CPU-only distributed set-up."""
 import argparse
+import itertools
 import os
 import os.path as osp
+import time
 from typing import Optional, Sequence
 
 import torch
@@ -11,10 +13,13 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
 from ..config_checks import walk_dicts
+from ..data_paths import set_data_root
 from ..mim import read_config
 
-__all__ = ['add_common_args', 'load_config', 'config_for', 'sync_bn_to_bn',
-           'setup_cpu_distributed', 'launcher_rank']
+__all__ = ['add_common_args', 'load_config', 'unique_name', 'config_for',
+           'sync_bn_to_bn', 'setup_cpu_distributed', 'launcher_rank']
+
+_NAME_COUNTER = itertools.count()
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +28,11 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         'config', help='config file path or package path '
         '(hiri_mm::detection/maskrcnn_hiri_s_1x.py)')
     parser.add_argument('--work-dir', help='where logs and checkpoints go')
+    parser.add_argument(
+        '--data-root', metavar='DIR',
+        help='read the data set from DIR: every dataloader and evaluator of '
+        'the config moves there (DIR holds the layout the config expects, '
+        'e.g. annotations/ and train2017/ for COCO)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries, key=value (e.g. '
@@ -34,25 +44,39 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 
 
 def load_config(args: argparse.Namespace) -> Config:
-    """Read the config, apply --cfg-options, --launcher and --work-dir."""
+    """Read the config, apply --cfg-options, --data-root, --launcher and
+    --work-dir, and give the visualizer a name of its own."""
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     cfg = read_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    if args.data_root:
+        set_data_root(cfg, args.data_root)
     cfg.launcher = args.launcher
-    # mmengine keeps visualizers in a global table by name; with the configs'
-    # fixed name a second run in one process (tools/demo.py trains detection,
-    # then segmentation) would reuse the first run's visualizer. Without a
-    # name the Runner uses its unique, timestamped experiment name.
     if isinstance(cfg.get('visualizer'), dict):
-        cfg.visualizer.pop('name', None)
+        cfg.visualizer.name = unique_name(cfg.visualizer.get('name') or
+                                          'visualizer')
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     return cfg
+
+
+def unique_name(base: str) -> str:
+    """``base`` made unique to this call: ``<base>_<time>_<pid>_<n>``.
+
+    mmengine keeps visualizers in a global table by name: with a config's
+    fixed name a second run in one process (``tools/demo.py`` trains
+    detection, then segmentation) would reuse the first run's visualizer.
+    The unique name is written into the config the Runner saves, so
+    mmdet's and mmseg's recipe ``VISUALIZERS.build(model.cfg.visualizer)``
+    works on that saved config too.
+    """
+    return f'{base}_{time.strftime("%Y%m%d_%H%M%S")}_{os.getpid()}_' \
+        f'{next(_NAME_COUNTER)}'
 
 
 def config_for(config: str, work_dir: str,

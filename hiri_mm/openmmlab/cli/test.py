@@ -14,7 +14,7 @@ from mmengine.runner import Runner
 
 from ...errors import CheckpointError, UsageError
 from ..checkpoint import check_weights, load_weights_file
-from ..config_checks import check_dataset_paths
+from ..data_paths import check_dataset_paths
 from .common import add_common_args, load_config, setup_cpu_distributed
 
 __all__ = ['parse_test_args', 'is_segmentation', 'enable_visualization',
@@ -41,7 +41,8 @@ def parse_test_args(
         '--show-dir',
         help='save each image drawn with its predictions: detection under '
         'WORK_DIR/<timestamp>/SHOW_DIR, segmentation under '
-        'SHOW_DIR/vis_data/vis_image')
+        'WORK_DIR/SHOW_DIR/vis_data/vis_image (an absolute SHOW_DIR is '
+        'used as it is)')
     parser.add_argument('--wait-time', type=float, default=2,
                         help='seconds each --show window stays open')
     parser.add_argument('--tta', action='store_true',
@@ -79,7 +80,9 @@ def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str],
         # 50); draw each one, as mmdet's hook does when testing.
         hook.interval = 1
         if show_dir:
-            cfg.visualizer.save_dir = show_dir
+            # mmseg's visualizer writes to SAVE_DIR/vis_data/vis_image; a
+            # relative folder goes under the work dir, as mmdet's does.
+            cfg.visualizer.save_dir = osp.join(cfg.work_dir, show_dir)
     elif show_dir:
         hook.test_out_dir = show_dir
 

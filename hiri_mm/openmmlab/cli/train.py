@@ -13,9 +13,9 @@ from mmengine.runner import Runner
 
 from ...errors import ResumeError, UsageError, WorkDirInUseError
 from ...fileutils import FileLock
-from ..config_checks import (check_dataset_paths, check_num_classes,
-                             check_strides)
+from ..config_checks import check_num_classes, check_strides
 from ..data_checks import check_data
+from ..data_paths import check_dataset_paths
 from .common import (add_common_args, launcher_rank, load_config,
                      setup_cpu_distributed)
 
