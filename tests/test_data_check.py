@@ -92,12 +92,60 @@ def _break(case, root, ann):
     if case == 'size mismatch':
         ann['images'][0].update(width=300, height=200)
         return 'image id 1: size mismatch', path
+    if case == 'NaN in a box':
+        first['bbox'][1] = float('nan')
+        return f'{where}: non-finite box', ann_file
+    if case == 'category_id [1]':
+        first['category_id'] = [first['category_id']]
+        return (f'{where}: malformed annotation ("category_id" is [', ann_file)
+    if case == 'file_name 123':
+        ann['images'][0]['file_name'] = 123
+        return ('image id 1: malformed image entry ("file_name" is 123, '
+                'expected a non-empty string)', ann_file)
+    if case in ('file_name ../', 'absolute file_name'):
+        outside = osp.join(osp.dirname(root), 'outside.png')
+        shutil.copy(path, outside)
+        ann['images'][0]['file_name'] = outside if case.startswith(
+            'absolute') else '../../outside.png'
+        return 'image id 1: file outside the data root', ann_file
+    if case in ('truncated PNG', 'truncated JPEG'):
+        if case.endswith('JPEG'):
+            path = _as_jpeg(path, ann['images'][0])
+        with open(path, 'rb') as f:
+            data = f.read()
+        with open(path, 'wb') as f:
+            f.write(data[:len(data) * 3 // 4])
+        return 'image id 1: truncated image', path
+    if case == 'EXIF orientation 6':
+        path = _as_jpeg(path, ann['images'][0], width=160, orientation=6)
+        return 'image id 1: rotated by its EXIF orientation', path
     raise ValueError(case)
+
+
+def _as_jpeg(path, img, width=None, orientation=None):
+    """Replace the PNG of ``img`` by a JPEG (``width`` wide, with an EXIF
+    ``orientation``); return its path."""
+    from PIL import Image
+    pixels = cv2.imread(path)[:, :, ::-1]
+    if width:
+        pixels = np.concatenate([pixels, pixels], 1)[:, :width]
+        img['width'] = width
+    exif = Image.Exif()
+    if orientation:
+        exif[0x0112] = orientation
+    os.remove(path)
+    img['file_name'] = img['file_name'].replace('.png', '.jpg')
+    path = path.replace('.png', '.jpg')
+    Image.fromarray(np.ascontiguousarray(pixels)).save(path, exif=exif)
+    return path
 
 
 BAD_COCO = ['negative width', 'box outside', 'unknown category',
             'zero-byte image', 'missing image', 'unreadable image',
-            '1x4000 image', 'size mismatch']
+            '1x4000 image', 'size mismatch', 'NaN in a box',
+            'category_id [1]', 'file_name 123', 'file_name ../',
+            'absolute file_name', 'truncated PNG', 'truncated JPEG',
+            'EXIF orientation 6']
 
 
 @pytest.mark.parametrize('case', BAD_COCO)
@@ -198,7 +246,7 @@ def test_bad_segmentation_data_is_named(ade):
     message = str(error.value)
     assert f'{labels}/000000.png: label map: file not found' in message
     assert f'{images}/000001.png: image: zero-byte file' in message
-    assert f'{images}/000002.png: image: size mismatch' in message
+    assert f'{labels}/000002.png: label map: size mismatch' in message
 
 
 def test_segmentation_drop_lists_the_good_samples(ade, tmp_path):

@@ -1,52 +1,149 @@
-"""What the data checks read from image files and pipelines: image sizes
-from the file headers (without decoding pixels) and the resize limits of a
-pipeline, below which an image is degenerate."""
+"""What the data checks read from image files and pipelines: each image
+decoded once (a truncated file fails here, not mid-training), its size as
+the pipeline's ``LoadImageFromFile`` will see it (EXIF orientation
+included), the values of a segmentation label map, and the resize limits of
+a pipeline, below which an image is degenerate."""
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+from typing import (Any, Callable, Iterator, List, Optional, Sequence,
+                    Tuple)
+
+import numpy as np
 
 from .config_checks import type_name
 
-__all__ = ['MIN_IMAGE_SIDE', 'ImageInfo', 'read_image_header',
-           'read_image_headers', 'resize_targets', 'degenerate']
+__all__ = ['MIN_IMAGE_SIDE', 'ImageInfo', 'applies_orientation',
+           'read_image', 'read_images', 'read_label_map', 'resize_targets',
+           'degenerate']
 
 # Images with a side below this many pixels are reported as degenerate.
 MIN_IMAGE_SIDE = 4
+# The EXIF tag of the orientation, and its values that turn the picture
+# by 90 degrees (the loaded width and height are the stored ones swapped).
+EXIF_ORIENTATION = 0x0112
+TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)
+# mmcv's decoders that apply the EXIF orientation for these color types
+# (cv2.IMREAD_COLOR / IMREAD_GRAYSCALE, and PIL's exif_transpose for the
+# pillow backend); 'unchanged' and '*_ignore_orientation' keep the pixels as
+# stored.
+ORIENTING_BACKENDS = ('cv2', 'pillow')
+ORIENTING_COLOR_TYPES = ('color', 'grayscale')
 
 
 @dataclass
 class ImageInfo:
-    """What the header of an image file says: ``size`` is ``(width,
-    height)``, or None with ``error`` (kind, detail) set."""
+    """What decoding an image file found.
+
+    Args:
+        size (tuple[int, int], optional): ``(width, height)`` as the pipeline
+            loads it (EXIF orientation applied when the pipeline applies it);
+            None with ``error`` set.
+        orientation (int): The EXIF orientation tag, 1 without one.
+        error (tuple[str, str], optional): ``(kind, detail)`` of a missing,
+            zero-byte, unreadable or truncated file.
+        values (np.ndarray, optional): The distinct pixel values (label maps
+            only, see :func:`read_label_map`).
+    """
     size: Optional[Tuple[int, int]] = None
+    orientation: int = 1
     error: Optional[Tuple[str, str]] = None
+    values: Optional[np.ndarray] = None
 
 
-def read_image_header(path: str) -> ImageInfo:
-    """Size of an image from its header, without decoding the pixels;
-    ``error`` names a missing, zero-byte or unreadable file."""
-    from PIL import Image
+def applies_orientation(pipeline: Sequence[dict]) -> bool:
+    """Whether the pipeline's ``LoadImageFromFile`` turns images by their
+    EXIF orientation (mmcv's defaults, ``imdecode_backend='cv2'`` and
+    ``color_type='color'``, do)."""
+    for t in _transforms(pipeline):
+        if type_name(t).endswith('LoadImageFromFile'):
+            return (t.get('imdecode_backend', 'cv2') in ORIENTING_BACKENDS
+                    and t.get('color_type', 'color') in ORIENTING_COLOR_TYPES)
+    return True
+
+
+def _file_error(path: str) -> Optional[Tuple[str, str]]:
+    """A missing, empty or unreadable file, before decoding."""
     try:
         if os.stat(path).st_size == 0:
-            return ImageInfo(error=('zero-byte file', ''))
+            return 'zero-byte file', ''
     except FileNotFoundError:
-        return ImageInfo(error=('file not found', ''))
+        return 'file not found', ''
     except OSError as e:
-        return ImageInfo(error=('unreadable file', e.strerror))
+        return 'unreadable file', e.strerror
+    return None
+
+
+def _decode(path: str, read: Callable[[Any], ImageInfo]) -> ImageInfo:
+    """Open ``path`` with PIL and apply ``read`` to it; a bad file becomes
+    an :class:`ImageInfo` with ``error``."""
+    from PIL import Image
+    error = _file_error(path)
+    if error:
+        return ImageInfo(error=error)
     try:
         with Image.open(path) as img:
-            return ImageInfo(size=img.size)
+            return read(img)
     except Exception as e:  # PIL raises many types for bad files
-        return ImageInfo(error=('unreadable image', f'{type(e).__name__}: '
-                                f'{e}'))
+        kind = 'truncated image' if 'truncated' in str(e) else \
+            'unreadable image'
+        return ImageInfo(error=(kind, f'{type(e).__name__}: {e}'))
 
 
-def read_image_headers(paths: Sequence[str]) -> List[ImageInfo]:
-    """:func:`read_image_header` of many files (threads overlap the file
-    system's latency)."""
+def read_image(path: str, orient: bool = True,
+               decode: bool = True) -> ImageInfo:
+    """Decode an image file and report its size as the pipeline loads it.
+
+    JPEG files are decoded at 1/8 scale (``draft``): the whole compressed
+    stream is still read, so truncation is found, at a fraction of the
+    cost of full-size pixels.
+
+    Args:
+        path (str): The image file.
+        orient (bool): Swap width and height for an EXIF orientation that
+            turns the picture (see :func:`applies_orientation`).
+        decode (bool): Decode the pixels; False reads the header only
+            (faster, misses truncated files).
+
+    Returns:
+        ImageInfo: ``size`` and ``orientation``, or ``error``.
+    """
+    def read(img: Any) -> ImageInfo:
+        size = img.size
+        orientation = img.getexif().get(EXIF_ORIENTATION, 1)
+        if decode:
+            img.draft('L', (size[0] // 8, size[1] // 8))
+            img.load()
+        if orient and orientation in TRANSPOSING_ORIENTATIONS:
+            size = size[::-1]
+        return ImageInfo(size=size, orientation=orientation)
+
+    return _decode(path, read)
+
+
+def read_label_map(path: str) -> ImageInfo:
+    """Decode a segmentation label map the way mmseg's ``LoadAnnotations``
+    does (pillow, unchanged: palette indices, no orientation) and report its
+    size and distinct values; a map with colour channels is an error."""
+    def read(img: Any) -> ImageInfo:
+        pixels = np.asarray(img)
+        if pixels.ndim != 2:
+            return ImageInfo(error=('not a single-channel label map',
+                                    f'mode {img.mode}, shape '
+                                    f'{pixels.shape}'))
+        return ImageInfo(size=img.size, values=np.unique(pixels))
+
+    return _decode(path, read)
+
+
+def read_images(paths: Sequence[str],
+                read: Callable[[str], ImageInfo] = read_image
+                ) -> List[ImageInfo]:
+    """``read`` (default :func:`read_image`) of many files in threads: PIL
+    decodes without the GIL, and threads overlap the file system's
+    latency."""
     with ThreadPoolExecutor(max_workers=8) as pool:
-        return list(pool.map(read_image_header, paths, chunksize=256))
+        return list(pool.map(read, paths, chunksize=64))
 
 
 def _transforms(pipeline: Sequence[Any]) -> Iterator[dict]:

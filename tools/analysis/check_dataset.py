@@ -1,21 +1,28 @@
 """Check the data a config trains on, the way ``tools/train.py`` does before
-training: reads each annotation file and every image header once and lists
+training: reads each annotation file and decodes every image once, and lists
 each problem with its file and id.
 
     python tools/analysis/check_dataset.py CONFIG [--splits train val test]
     python tools/analysis/check_dataset.py CONFIG --drop-bad-data \
         --work-dir DIR
 
-COCO-style JSON sets: unreadable, zero-byte, missing or degenerate images
-(a side below a few pixels, or an aspect ratio the pipeline's resize turns
-into a zero side), image sizes that disagree with the JSON, invalid boxes
-(non-positive width/height, outside the image), unknown category or image
-ids, duplicate ids, empty or invalid JSON. Folder-based segmentation sets
-(ADE20K layout): missing, zero-byte or unreadable images and label maps,
-degenerate images, image/label size mismatches. Exits with status 1 and the
-first 20 problems (and the count of each kind) when it finds any; with
+COCO-style JSON sets: categories that disagree with the config's
+``metainfo.classes`` (duplicates, classes without a category, another
+order: mmdet would give classes the wrong labels), unreadable, truncated,
+zero-byte, missing or degenerate images (a side below a few pixels, or an
+aspect ratio the pipeline's resize turns into a zero side), image sizes that
+disagree with the JSON as the pipeline loads the image (EXIF orientation
+included), invalid or non-finite boxes, unknown category or image ids,
+duplicate ids, fields of the wrong type, file names that leave the data
+root, empty or invalid JSON. Folder-based segmentation sets (ADE20K layout):
+missing, zero-byte, truncated or unreadable images and label maps,
+degenerate images, image/label size mismatches, label values that are
+neither a class nor the ignore index. Exits with status 1 and the first 20
+problems (and the count of each kind) when it finds any; with
 ``--drop-bad-data`` it writes cleaned annotations to WORK_DIR/checked_data/
-instead and reports what it dropped.
+instead and reports what it dropped (category mismatches still stop).
+``--fast-data-check`` reads image headers instead of decoding the images:
+faster, blind to truncated files.
 """
 import argparse
 import time
@@ -38,6 +45,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='write annotations without the bad entries to '
                         'WORK_DIR/checked_data/ and report the counts')
     parser.add_argument('--work-dir', help='where --drop-bad-data writes')
+    parser.add_argument('--data-root', metavar='DIR',
+                        help='read the data set from DIR (as tools/train.py '
+                        '--data-root)')
+    parser.add_argument('--fast-data-check', action='store_true',
+                        help='read image headers only, without decoding '
+                        '(misses truncated images)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries, key=value')
@@ -52,7 +65,8 @@ def main(argv=None) -> None:
     start = time.perf_counter()
     try:
         check_dataset_paths(cfg, args.splits)
-        results = check_data(cfg, args.splits, args.drop_bad_data)
+        results = check_data(cfg, args.splits, args.drop_bad_data,
+                             decode=not args.fast_data_check)
     except HiriMMError as error:
         raise SystemExit(str(error)) from None
     images = sum(r.images for r in results)
