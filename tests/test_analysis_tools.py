@@ -53,6 +53,28 @@ def test_collect_results_shows_each_runs_newest_metrics(tmp_path):
     assert rows['upernet_x'] == ['92.6', '99.4', '96.0']
 
 
+def test_collect_results_keeps_plain_and_tta_tests_apart(tmp_path):
+    """A TTA test once hid the plain test of the same config; runs of one
+    config in two work dirs get a row each."""
+    from tools.analysis.collect_results import main as collect
+    det = str(tmp_path / 'det')
+    _write_run(det, 'retinanet_x.py', '20260101_000000',
+               {'coco/bbox_mAP': 0.2})
+    _write_run(det, 'retinanet_x.py', '20260102_000000',
+               {'coco/bbox_mAP': 0.3})
+    os.makedirs(osp.join(det, '20260102_000000', 'vis_data'))
+    with open(osp.join(det, '20260102_000000', 'vis_data', 'config.py'),
+              'w') as f:
+        f.write("model = dict(type='DetTTAModel', module=dict())\n")
+    _write_run(str(tmp_path / 'again'), 'retinanet_x.py', '20260103_000000',
+               {'coco/bbox_mAP': 0.4})
+    rows = _table_rows(collect([str(tmp_path)]))
+    assert {name: cells[0] for name, cells in rows.items()
+            if name != 'config'} == {
+        'retinanet_x [det]': '20.0', 'retinanet_x (TTA)': '30.0',
+        'retinanet_x [again]': '40.0'}
+
+
 @pytest.mark.slow
 def test_collect_results_tables_from_test_runs(det_trained, coco_shapes,
                                               seg_trained, ade_shapes,

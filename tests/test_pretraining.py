@@ -434,7 +434,7 @@ def test_timm_state_dict_converts_with_the_backbone_prefix(tmp_path):
     main([src, dst, '--arch', json.dumps(TINY_ARCH), '--prefix', 'backbone.'])
     converted = torch.load(dst, weights_only=True)['state_dict']
     assert converted.keys() == classifier.backbone.state_dict().keys()
-    with pytest.raises(ValueError, match="do not fit HIRIViT arch 's'"):
+    with pytest.raises(SystemExit, match="do not fit HIRIViT arch 's'"):
         main([src, dst, '--arch', 's', '--prefix', 'backbone.'])
 
 
@@ -442,6 +442,25 @@ def test_convert_rejects_a_checkpoint_without_backbone(tmp_path):
     from tools.convert_checkpoint import main
     src = str(tmp_path / 'other.pth')
     torch.save({'state_dict': {'layer.weight': torch.ones(1)}}, src)
-    with pytest.raises(KeyError, match='no weights under'):
+    with pytest.raises(SystemExit, match='no weights under'):
         main([src, str(tmp_path / 'out.pth')])
+
+
+def test_convert_names_the_prefix_of_a_detector_checkpoint(tmp_path):
+    """Without --prefix a detector checkpoint once ended in a raw KeyError
+    traceback; the message now names the prefix its backbone is under."""
+    from tools.convert_checkpoint import main
+    backbone = HIRIViT(TINY_ARCH)
+    src = str(tmp_path / 'detector.pth')
+    torch.save({'state_dict': {
+        **{f'backbone.{k}': v for k, v in backbone.state_dict().items()},
+        'neck.conv.weight': torch.ones(1)}}, src)
+    dst = str(tmp_path / 'out.pth')
+    with pytest.raises(SystemExit,
+                       match="under 'backbone.': pass --prefix backbone."):
+        main([src, dst, '--arch', json.dumps(TINY_ARCH)])
+    assert not osp.exists(dst)
+    main([src, dst, '--arch', json.dumps(TINY_ARCH), '--prefix', 'backbone.'])
+    assert torch.load(dst, weights_only=True)['state_dict'].keys() == \
+        backbone.state_dict().keys()
 

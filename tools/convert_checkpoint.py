@@ -25,7 +25,7 @@ from typing import List, Optional, Tuple, Union
 from mmengine.utils import ProgressBar
 
 from hiri_mm import HIRIViT
-from hiri_mm.errors import HiriMMError
+from hiri_mm.errors import CheckpointMismatchError, HiriMMError
 from hiri_mm.openmmlab.checkpoint import (load_weights_file, save_checkpoint,
                                           weights_under_prefix)
 
@@ -41,25 +41,31 @@ def convert(src: str, dst: str, arch: Union[str, dict] = 's',
     untrained output norms) and the keys it does not have (none).
 
     Raises:
-        KeyError: ``src`` has no key under ``prefix``.
-        ValueError: the weights do not fit ``arch`` (wrong size or
-            layout); nothing is written.
+        CheckpointMismatchError: ``src`` has no key under ``prefix`` (the
+            message names the prefix to use where ``src`` has a backbone
+            under another one), or the weights do not fit ``arch`` (wrong
+            size or layout); nothing is written.
     """
     bar = ProgressBar(3, file=sys.stdout) if progress else None
-    state = weights_under_prefix(load_weights_file(src), prefix)
+    weights = load_weights_file(src)
+    state = weights_under_prefix(weights, prefix)
     if not state:
-        raise KeyError(
-            f'{src} has no weights under {prefix!r}: use --teacher or no '
-            f'flag for a configs/classification checkpoint, --prefix '
-            f'backbone. for a timm hiri_vit_* state dict or a detector / '
-            f'segmentor checkpoint')
+        found = [p for p in (STUDENT, TEACHER, 'backbone.')
+                 if p != prefix and weights_under_prefix(weights, p)]
+        hint = (f'it holds a backbone under {found[0]!r}: pass --prefix '
+                f'{found[0]}' if found else
+                'use --teacher or no flag for a configs/classification '
+                'checkpoint, --prefix backbone. for a timm hiri_vit_* state '
+                'dict or a detector / segmentor checkpoint')
+        raise CheckpointMismatchError(
+            f'{src} has no weights under {prefix!r}: {hint}')
     if bar:
         bar.update()
     backbone = HIRIViT(arch)
     try:
         result = backbone.load_state_dict(state, strict=False)
     except RuntimeError as e:
-        raise ValueError(f'The weights of {src} do not fit HIRIViT arch '
+        raise CheckpointMismatchError(f'The weights of {src} do not fit HIRIViT arch '
                          f'{arch!r}: pass the --arch it was trained with. '
                          f'{e}') from None
     output_norms = tuple(f'norm{i}.' for i in backbone.out_indices)
@@ -67,7 +73,7 @@ def convert(src: str, dst: str, arch: Union[str, dict] = 's',
     unexpected = list(result.unexpected_keys)
     wrong = [k for k in missing if not k.startswith(output_norms)]
     if wrong or unexpected:
-        raise ValueError(
+        raise CheckpointMismatchError(
             f'The weights of {src} under {prefix!r} do not match HIRIViT '
             f'arch {arch!r}: missing {wrong[:5]}, unexpected '
             f'{unexpected[:5]}: check --arch and --prefix')

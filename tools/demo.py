@@ -38,6 +38,7 @@ TASKS = {
         val_images='images/validation/*.png'),
 }
 STEPS = 4  # data, train, test, draw
+DECIMALS = 4  # of the metrics written to demo_metrics.json
 
 
 def _progress(total: int) -> ProgressBar:
@@ -76,7 +77,8 @@ def run_task(name: str, num_train: int, num_val: int) -> dict:
         MMSegInferencer(task['config'], checkpoint, device='cpu')(
             images, out_dir=vis_dir)
     progress.update()
-    metrics = {k: float(v) for k, v in metrics.items()}
+    # Four decimals: mmseg's float32 metrics would print as 99.30999755859375.
+    metrics = {k: round(float(v), DECIMALS) for k, v in metrics.items()}
     atomic_write(osp.join(work_dir, 'demo_metrics.json'),
                  json.dumps(metrics, indent=2))
     print(f'\n[demo:{name}] metrics: {json.dumps(metrics)}')

@@ -4,14 +4,19 @@ README's result tables: COCO (box and mask AP) and ADE20K (mIoU, aAcc).
     python tools/analysis/collect_results.py work_dirs [--out results.md]
 
 A run is a folder holding the dumped config ``<name>.py`` and, in
-``<timestamp>/<timestamp>.json``, the metrics of a test; the newest test of
-each run is used, and the row is named after the config.
+``<timestamp>/<timestamp>.json``, the metrics of a test. Each run gives a
+row per kind of test, named after the config: its newest plain test, and
+its newest test-time-augmented one as ``<name> (TTA)`` (told apart by the
+config each test saved in ``<timestamp>/vis_data/config.py``, read as text:
+no config is executed). Runs of one config in several work dirs get the
+work dir in brackets.
 """
 import argparse
 import glob
 import json
 import os.path as osp
-from typing import Dict, List, Optional
+from collections import Counter
+from typing import Dict, List, Optional, Tuple
 
 from hiri_mm.fileutils import atomic_write
 
@@ -25,16 +30,27 @@ COCO_HEADER = ('| config | AP<sup>b</sup> | AP<sup>b</sup><sub>50</sub> | '
 ADE_HEADER = '| config | mIoU | aAcc | mAcc |'
 
 
+def _is_tta(stamp_dir: str, run_config: str) -> bool:
+    """Whether the test in ``stamp_dir`` wrapped its model for test-time
+    augmentation (``DetTTAModel``, ``SegTTAModel``); the config the test
+    saved is searched as text."""
+    saved = osp.join(stamp_dir, 'vis_data', 'config.py')
+    with open(saved if osp.isfile(saved) else run_config,
+              encoding='utf-8', errors='replace') as f:
+        return 'TTAModel' in f.read()
+
+
 def find_runs(root: str) -> Dict[str, dict]:
-    """``{config name: metrics}`` of the newest test under each run."""
-    runs = {}
+    """``{row name: metrics}``: the newest plain and the newest TTA test of
+    each run under ``root``."""
+    newest: Dict[Tuple[str, str], dict] = {}
     for metrics_file in sorted(glob.glob(osp.join(root, '**', '*', '*.json'),
                                          recursive=True)):
-        stamp = osp.basename(osp.dirname(metrics_file))
-        if osp.basename(metrics_file) != f'{stamp}.json':
+        stamp_dir = osp.dirname(metrics_file)
+        if osp.basename(metrics_file) != f'{osp.basename(stamp_dir)}.json':
             continue
-        run_dir = osp.dirname(osp.dirname(metrics_file))
-        configs = glob.glob(osp.join(run_dir, '*.py'))
+        run_dir = osp.dirname(stamp_dir)
+        configs = sorted(glob.glob(osp.join(run_dir, '*.py')))
         with open(metrics_file) as f:
             lines = [json.loads(line) for line in f if line.strip()]
         if not configs or not lines:
@@ -43,8 +59,13 @@ def find_runs(root: str) -> Dict[str, dict]:
         if not any(k.startswith('coco/') or k == 'mIoU' for k in metrics):
             continue
         name = osp.splitext(osp.basename(configs[0]))[0]
-        runs[name] = metrics  # sorted paths: later stamps overwrite
-    return runs
+        if _is_tta(stamp_dir, configs[0]):
+            name += ' (TTA)'
+        newest[run_dir, name] = metrics  # sorted: later stamps overwrite
+    work_dirs = Counter(name for _, name in newest)
+    return {(name if work_dirs[name] == 1 else
+             f'{name} [{osp.relpath(run_dir, root)}]'): metrics
+            for (run_dir, name), metrics in newest.items()}
 
 
 def _pct(value: Optional[float], scale: float = 100.) -> str:
