@@ -27,6 +27,18 @@ def test_train_tool_writes_a_checkpoint_and_config(det_trained):
 
 
 @pytest.mark.slow
+def test_train_tool_log_is_quiet(det_trained):
+    """mmengine's per-parameter optimizer lines stay out of the INFO log
+    (the demo config sets no weight decay on norms: one line per norm
+    weight and bias without hiri_mm.openmmlab.logging)."""
+    log_file, = glob.glob(osp.join(det_trained, '2*', '2*.log'))
+    with open(log_file) as f:
+        text = f.read()
+    assert 'paramwise_options' not in text
+    assert text.count('Config:') == 1
+
+
+@pytest.mark.slow
 def test_resume_continues_from_the_last_checkpoint(det_trained, coco_shapes,
                                                    tmp_path):
     from tools.train import main

@@ -15,6 +15,7 @@ from mmengine.runner import Runner
 from ...errors import CheckpointError, UsageError
 from ..checkpoint import check_weights, load_weights_file
 from ..data_paths import check_dataset_paths
+from ..logging import quiet_logs
 from .common import add_common_args, load_config, setup_cpu_distributed
 
 __all__ = ['parse_test_args', 'is_segmentation', 'enable_visualization',
@@ -159,6 +160,7 @@ def test(cfg: Config, checkpoint: str,
         CheckpointError: The checkpoint is missing, unreadable or does not
             hold the model's weights.
     """
+    quiet_logs()
     if not URL_SCHEME.match(checkpoint) and not osp.isfile(checkpoint):
         raise CheckpointError(f'Checkpoint not found: {checkpoint}')
     check_dataset_paths(cfg, ('test', ))

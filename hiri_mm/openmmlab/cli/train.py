@@ -16,6 +16,7 @@ from ...fileutils import FileLock
 from ..config_checks import check_num_classes, check_strides
 from ..data_checks import check_data
 from ..data_paths import check_dataset_paths
+from ..logging import quiet_logs
 from .common import (add_common_args, launcher_rank, load_config,
                      setup_cpu_distributed)
 
@@ -202,6 +203,7 @@ def train(argv: Optional[Sequence[str]] = None) -> Runner:
         HiriMMError: A check failed (config, data, work dir, resume); the
             message names what and the fix. Nothing was written.
     """
+    quiet_logs()
     args = parse_train_args(argv)
     cfg = load_config(args)
     _apply_options(cfg, args)
