@@ -2,7 +2,7 @@
 # atss_*_s_fpn_3x_mstrain_fp16.py (YehLi/ImageNetModel); README.md, "Recipes".
 _base_ = [
     'mmdet::atss/atss_r50_fpn_1x_coco.py',
-    './_base_/hiri_detection.py'
+    './_base_/hiri_detection.py', './_base_/hiri_3x.py'
 ]
 
 model = _base_.hiri_single_stage_model

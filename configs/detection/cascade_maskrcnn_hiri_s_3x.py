@@ -3,7 +3,7 @@
 # (YehLi/ImageNetModel); README.md, "Recipes".
 _base_ = [
     'mmdet::cascade_rcnn/cascade-mask-rcnn_r50_fpn_1x_coco.py',
-    './_base_/hiri_detection.py'
+    './_base_/hiri_detection.py', './_base_/hiri_3x.py'
 ]
 
 # The authors' box heads (as Swin's): per stage four shared 3x3 convs with

@@ -3,7 +3,7 @@
 # crop caps the long side at 1200 (2400 here); README.md, "Recipes".
 _base_ = [
     'mmdet::gfl/gfl_r50_fpn_1x_coco.py',
-    './_base_/hiri_detection.py'
+    './_base_/hiri_detection.py', './_base_/hiri_3x.py'
 ]
 
 model = _base_.hiri_single_stage_model

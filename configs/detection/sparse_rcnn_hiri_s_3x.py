@@ -5,7 +5,7 @@
 _base_ = [
     'mmdet::sparse_rcnn/'
     'sparse-rcnn_r50_fpn_300-proposals_crop-ms-480-800-3x_coco.py',
-    './_base_/hiri_detection.py'
+    './_base_/hiri_detection.py', './_base_/hiri_3x.py'
 ]
 
 # A four-level FPN without extra levels: stages 2-5 in, padding to 64.
