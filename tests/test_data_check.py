@@ -17,11 +17,12 @@ import pytest
 from hiri_mm.errors import ConfigCheckError, DataCheckError
 from hiri_mm.openmmlab.cli import train
 from hiri_mm.openmmlab.config_checks import check_strides
-from hiri_mm.openmmlab.data_checks import (SHOWN_PROBLEMS, Problem,
-                                           check_coco, check_data,
+from hiri_mm.openmmlab.data_checks import (SHOWN_PROBLEMS, LabelSpec,
+                                           Problem, check_coco, check_data,
                                            format_problems)
 from hiri_mm.openmmlab.image_checks import degenerate, resize_targets
-from tests.helpers import DET_DEMO, SEG_DEMO, config_copy, det_options
+from tests.helpers import (DET_DEMO, SEG_DEMO, config_copy, det_options,
+                           seg_options)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CLASSIFICATION = 'configs/classification/hiri_vit_s_300e_in1k.py'
@@ -194,14 +195,104 @@ def test_drop_bad_data_writes_cleaned_annotations(coco, tmp_path):
         len(ann['annotations']) - on_bad_image - 1
 
 
-def test_train_stops_before_the_runner_with_the_list(coco, tmp_path):
+@pytest.mark.parametrize('case', BAD_COCO[8:])
+def test_train_and_check_dataset_name_it_before_the_runner(
+        case, coco, tmp_path):
+    from tools.analysis.check_dataset import main
     root, ann, save = coco
-    text, path = _break('negative width', root, ann)
+    text, path = _break(case, root, ann)
     save()
+    options = ['--cfg-options', *det_options(root, 1)]
     with pytest.raises(DataCheckError, match=re.escape(f'{path}: {text}')):
-        train([DET_DEMO, '--work-dir', str(tmp_path / 'w'), '--cfg-options',
-               *det_options(root, 1)])
+        train([DET_DEMO, '--work-dir', str(tmp_path / 'w'), *options])
     assert not osp.exists(tmp_path / 'w')  # no Runner was built
+    with pytest.raises(SystemExit) as error:
+        main([DET_DEMO, '--splits', 'train', *options])
+    assert f'{path}: {text}' in str(error.value)
+
+
+def test_exif_orientation_follows_load_image_from_file(coco):
+    """mmcv's default decode (cv2, IMREAD_COLOR) turns the picture; the
+    check compares the JSON with that size, unless the pipeline keeps the
+    stored pixels."""
+    import mmcv
+    root, ann, save = coco
+    _, path = _break('EXIF orientation 6', root, ann)
+    save()
+    assert (ann['images'][0]['width'], ann['images'][0]['height']) == \
+        (160, 128)
+    assert mmcv.imread(path).shape[:2] == (160, 128)  # height 160: turned
+    assert mmcv.imread(path, 'color_ignore_orientation').shape[:2] == \
+        (128, 160)
+    cfg = _det_cfg(root)
+    cfg.train_dataloader.dataset.pipeline[0].color_type = \
+        'color_ignore_orientation'
+    result, = check_data(cfg)
+    assert result.problems == []
+
+
+@pytest.mark.parametrize('case', ['truncated PNG', 'truncated JPEG'])
+def test_truncated_images_fail_in_the_pipeline(case, coco):
+    """The header is intact (the old header-only check passed them); mmcv
+    cannot decode the pixels, so training would stop mid-epoch."""
+    import mmcv
+    root, ann, save = coco
+    _, path = _break(case, root, ann)
+    save()
+    assert mmcv.imread(path) is None
+    result, = check_data(_det_cfg(root), decode=False)
+    assert result.problems == []  # --fast-data-check: headers only
+
+
+CLASSES = ['circle', 'square', 'triangle']
+CATEGORIES = {
+    'duplicate entry': [(1, 'circle'), (2, 'square'), (2, 'square'),
+                        (3, 'triangle')],
+    'one name, two ids': [(1, 'circle'), (2, 'square'), (4, 'square'),
+                          (3, 'triangle')],
+    'misspelt name': [(1, 'circle'), (2, 'square'), (3, 'triangel')],
+    'another order': [(2, 'square'), (1, 'circle'), (3, 'triangle')],
+    'extra category': [(1, 'circle'), (2, 'square'), (3, 'triangle'),
+                       (4, 'hexagon')],
+}
+
+
+def _mmdet_labels_are_right(ann_file):
+    """Whether mmdet's CocoDataset gives every class of :data:`CLASSES`
+    exactly its own label."""
+    from mmdet.datasets import CocoDataset
+    dataset = CocoDataset(ann_file=ann_file, metainfo=dict(classes=CLASSES),
+                          data_prefix=dict(img=''), pipeline=[],
+                          test_mode=True)
+    with open(ann_file) as f:
+        names = {c['id']: c['name'] for c in json.load(f)['categories']}
+    return len(dataset.cat_ids) == len(CLASSES) and all(
+        dataset.cat2label[i] == CLASSES.index(names[i])
+        for i in dataset.cat_ids)
+
+
+@pytest.mark.parametrize('case', CATEGORIES)
+def test_categories_are_checked_as_mmdet_maps_them(case, coco, tmp_path):
+    root, ann, save = coco
+    ann['categories'] = [dict(id=i, name=n) for i, n in CATEGORIES[case]]
+    save()
+    ann_file = osp.join(root, 'annotations', 'instances_train2017.json')
+    cfg = _det_cfg(root, str(tmp_path / 'work'))
+    if case == 'extra category':  # a subset of the JSON: mmdet's design
+        assert _mmdet_labels_are_right(ann_file)
+        assert check_data(cfg)[0].problems == []
+        return
+    assert not _mmdet_labels_are_right(ann_file)
+    for drop in (False, True):  # dropping entries cannot fix the labels
+        with pytest.raises(DataCheckError) as error:
+            check_data(cfg, drop_bad_data=drop)
+        message = str(error.value)
+        assert f'{ann_file}: categories: categories disagree with ' \
+            'metainfo.classes' in message
+        assert f'metainfo.classes: {CLASSES}' in message
+        assert 'JSON categories (id: name): [' in message
+        assert '--drop-bad-data' not in message
+    assert not osp.exists(tmp_path / 'work')
 
 
 @pytest.mark.slow
@@ -247,6 +338,40 @@ def test_bad_segmentation_data_is_named(ade):
     assert f'{labels}/000000.png: label map: file not found' in message
     assert f'{images}/000001.png: image: zero-byte file' in message
     assert f'{labels}/000002.png: label map: size mismatch' in message
+
+
+def test_label_values_outside_the_classes_are_named(ade, tmp_path):
+    """The demo has 4 classes and reduce_zero_label: 1..4 are classes, 0
+    and 255 ignored; 9 (label 8) would fail the loss at the first step."""
+    from tools.analysis.check_dataset import main
+    label = osp.join(ade, 'annotations', 'training', '000001.png')
+    pixels = cv2.imread(label, cv2.IMREAD_UNCHANGED)
+    pixels[:2, :2] = [[0, 255], [4, 9]]
+    cv2.imwrite(label, pixels)
+    text = (f'{label}: label map: label values out of range (values [9]: '
+            'labels must be 0..3 or the ignore index 255, after '
+            'reduce_zero_label)')
+    options = ['--cfg-options', *seg_options(ade, 2)]
+    with pytest.raises(DataCheckError, match=re.escape(text)):
+        train([SEG_DEMO, '--work-dir', str(tmp_path / 'w'), *options])
+    assert not osp.exists(tmp_path / 'w')
+    with pytest.raises(SystemExit) as error:
+        main([SEG_DEMO, '--splits', 'train', *options])
+    assert text in str(error.value)
+
+
+def test_label_spec_follows_mmseg():
+    values = np.array([0, 1, 4, 5, 254, 255], np.uint8)
+    assert LabelSpec(4).bad_values(values).tolist() == [4, 5, 254]
+    reduced = LabelSpec(4, reduce_zero_label=True)
+    assert reduced.labels(values).tolist() == [255, 0, 3, 4, 253, 255]
+    assert reduced.bad_values(values).tolist() == [5, 254]
+    # metainfo.classes a subset: mmseg maps the other classes to 255.
+    subset = LabelSpec(2, label_map={0: 255, 1: 0, 2: 1})
+    assert subset.bad_values(np.array([0, 1, 2, 3], np.uint8)).tolist() \
+        == [3]
+    assert LabelSpec(4, ignore_index=5).bad_values(values).tolist() == \
+        [4, 254, 255]
 
 
 def test_segmentation_drop_lists_the_good_samples(ade, tmp_path):

@@ -10,20 +10,24 @@ by :mod:`.data_paths`).
   (``in_index``) and its ``in_channels``, which would otherwise fail only
   at the first forward pass, after the Runner and the data are set up.
 - :func:`check_num_classes`: the heads' ``num_classes`` match the dataset.
+- :func:`field_type_problems`: every field these checks read has the type
+  mmdet / mmseg need (``num_outs='5'`` is named with its config path here,
+  not a ``TypeError`` from deep inside a check or the Runner).
 
 Each ``check_*`` raises :class:`~hiri_mm.errors.ConfigCheckError` listing
 every field at fault.
 """
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
 
 from ..errors import ConfigCheckError
 from ..models import HIRIViT
 
-__all__ = ['walk_dicts', 'leaf_datasets', 'type_name', 'fpn_strides',
+__all__ = ['walk_dicts', 'leaf_datasets', 'type_name',
+           'field_type_problems', 'check_field_types', 'fpn_strides',
            'stride_problems', 'check_strides', 'dataset_class',
-           'check_num_classes']
+           'dataset_classes', 'check_num_classes']
 
 
 # ---------------------------------------------------------------- walking
@@ -53,6 +57,77 @@ def type_name(node: Optional[dict]) -> str:
     """``'FPN'`` for ``type='mmdet.FPN'``; ``''`` without a string type."""
     kind = (node or {}).get('type')
     return kind.split('.')[-1] if isinstance(kind, str) else ''
+
+
+# ---------------------------------------------------------------- types
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_ints(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and len(value) > 0 and all(
+        map(_is_int, value))
+
+
+def _is_stride(value: Any) -> bool:
+    return _is_int(value) or (_is_ints(value) and len(value) == 2)
+
+
+# Field name -> (what it must be, test), for the fields the checks read
+# wherever they appear in ``model``.
+FieldType = Tuple[str, Callable[[Any], bool]]
+FIELD_TYPES = {
+    'num_outs': ('a positive int', lambda v: _is_int(v) and v > 0),
+    'start_level': ('an int >= 0', lambda v: _is_int(v) and v >= 0),
+    'end_level': ('an int', _is_int),
+    'in_channels': ('an int or a non-empty list of ints',
+                    lambda v: _is_int(v) or _is_ints(v)),
+    'pad_size_divisor': ('a positive int', lambda v: _is_int(v) and v > 0),
+    'featmap_strides': ('a non-empty list of ints', _is_ints),
+    'in_index': ('an int or a non-empty list of ints',
+                 lambda v: _is_int(v) or _is_ints(v)),
+    'num_classes': ('a positive int', lambda v: _is_int(v) and v > 0),
+    'finest_scale': ('a number', lambda v: _is_int(v) or isinstance(
+        v, float)),
+}
+# The strides of anchor / prior / point generators: one int or one
+# (width, height) pair per level.
+GENERATOR_STRIDES: FieldType = (
+    'a non-empty list of ints or (w, h) pairs of ints',
+    lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(
+        map(_is_stride, v)))
+GENERATORS = ('anchor_generator', 'prior_generator', 'point_generator')
+
+
+def field_type_problems(cfg: Config) -> List[str]:
+    """Every field of ``cfg.model`` that the config checks read and that
+    has the wrong type, as ``'<config path> = <value>: expected <type>'``
+    (``model.neck.num_outs = '5' (str): expected a positive int``)."""
+    problems = []
+    for path, node in walk_dicts(cfg.get('model') or {}):
+        fields = [(key, FIELD_TYPES[key]) for key in node
+                  if key in FIELD_TYPES]
+        if path.rsplit('.', 1)[-1] in GENERATORS and 'strides' in node:
+            fields.append(('strides', GENERATOR_STRIDES))
+        for key, (expected, valid) in fields:
+            value = node[key]
+            if not valid(value):
+                problems.append(f'{path}.{key} = {value!r} '
+                                f'({type(value).__name__}): expected '
+                                f'{expected}')
+    return problems
+
+
+def check_field_types(cfg: Config) -> None:
+    """Raise :class:`ConfigCheckError` listing :func:`field_type_problems`."""
+    problems = field_type_problems(cfg)
+    if problems:
+        raise ConfigCheckError(
+            f'{cfg.filename}: fields of the wrong type (numbers written as '
+            'strings, empty lists):\n' +
+            '\n'.join(f'  {p}' for p in problems) +
+            '\nWrite each as the type named (in --cfg-options: '
+            'model.neck.num_outs=5, not "5").')
 
 
 # ---------------------------------------------------------------- strides
@@ -152,10 +227,15 @@ def stride_problems(cfg: Config) -> List[str]:
     Checked: a detector's FPN ``in_channels``, its heads' anchor and RoI
     strides and the padding (a neck with ``num_outs``); a segmentor's
     decode and auxiliary heads' ``in_index`` and ``in_channels`` (no neck).
+    Fields of the wrong type are returned instead (see
+    :func:`field_type_problems`): the comparisons need the right types.
     """
     model = cfg.get('model') or {}
     if type_name(model.get('backbone')) != 'HIRIViT':
         return []
+    wrong_types = field_type_problems(cfg)
+    if wrong_types:
+        return wrong_types
     backbone = HIRIViT(**{k: v for k, v in model.backbone.items()
                           if k not in ('type', '_delete_', 'init_cfg')})
     neck = model.get('neck')
@@ -167,7 +247,9 @@ def stride_problems(cfg: Config) -> List[str]:
 
 
 def check_strides(cfg: Config) -> None:
-    """Raise :class:`ConfigCheckError` listing :func:`stride_problems`."""
+    """Raise :class:`ConfigCheckError` listing :func:`field_type_problems`,
+    else :func:`stride_problems`."""
+    check_field_types(cfg)
     problems = stride_problems(cfg)
     if problems:
         raise ConfigCheckError(
@@ -191,21 +273,22 @@ def dataset_class(cfg: Config, dataset: ConfigDict) -> Optional[type]:
     return DATASETS.get(kind)
 
 
-def _dataset_classes(cfg: Config) -> Tuple[str, ...]:
-    """Class names the training set will report (config metainfo first,
-    then the dataset class's own METAINFO)."""
-    leaf = next(leaf_datasets(cfg.train_dataloader.dataset))
-    metainfo = leaf.get('metainfo') or {}
+def dataset_classes(cfg: Config, dataset: ConfigDict) -> Tuple[str, ...]:
+    """Class names a leaf dataset config will report (its metainfo first,
+    then the dataset class's own METAINFO); empty when unknown."""
+    metainfo = dataset.get('metainfo') or {}
     if 'classes' in metainfo:
         return tuple(metainfo['classes'])
-    dataset_cls = dataset_class(cfg, leaf)
+    dataset_cls = dataset_class(cfg, dataset)
     return tuple(getattr(dataset_cls, 'METAINFO', {}).get('classes', ()))
 
 
 def check_num_classes(cfg: Config) -> None:
-    """Raise :class:`ConfigCheckError` when a head's ``num_classes``
-    differs from the dataset's."""
-    classes = _dataset_classes(cfg)
+    """Raise :class:`ConfigCheckError` when a head's ``num_classes`` is not
+    an int (see :func:`check_field_types`) or differs from the dataset's."""
+    check_field_types(cfg)
+    train_set = next(leaf_datasets(cfg.train_dataloader.dataset))
+    classes = dataset_classes(cfg, train_set)
     if not classes:
         return
     wrong = [f'  {path}.num_classes = {node.num_classes}'

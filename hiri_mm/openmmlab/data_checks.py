@@ -23,7 +23,7 @@ from mmengine.logging import MMLogger
 
 from ..errors import DataCheckError
 from ..fileutils import atomic_write
-from .config_checks import dataset_class, leaf_datasets
+from .config_checks import dataset_class, dataset_classes, leaf_datasets
 from .image_checks import (TRANSPOSING_ORIENTATIONS, ImageInfo,
                            applies_orientation, degenerate, read_image,
                            read_images, read_label_map, resize_targets)
@@ -508,16 +508,6 @@ def check_segmentation(img_dir: str, seg_dir: str, img_suffix: str,
 
 
 # ---------------------------------------------------------------- configs
-def _classes(cfg: Config, ds: ConfigDict) -> Tuple[str, ...]:
-    """The dataset's class names: the config's metainfo, else its class's
-    METAINFO."""
-    metainfo = ds.get('metainfo') or {}
-    if 'classes' in metainfo:
-        return tuple(metainfo['classes'])
-    dataset_cls = dataset_class(cfg, ds)
-    return tuple(getattr(dataset_cls, 'METAINFO', {}).get('classes', ()))
-
-
 def _defaults(dataset_cls: Optional[type]) -> Dict[str, Any]:
     """The default arguments of a dataset class."""
     return {} if dataset_cls is None else {
@@ -529,7 +519,7 @@ def _label_spec(cfg: Config, ds: ConfigDict,
                 dataset_cls: Optional[type]) -> Optional[LabelSpec]:
     """The :class:`LabelSpec` a segmentation dataset and the model's decode
     head train with; None without class names."""
-    classes = _classes(cfg, ds)
+    classes = dataset_classes(cfg, ds)
     if not classes:
         return None
     label_map = None
@@ -556,7 +546,7 @@ def _check_leaf(cfg: Config, ds: ConfigDict,
     if ann_file.endswith('.json'):
         img_dir = _join(root, prefix.get('img', ''))
         return check_coco(_join(root, ann_file), img_dir, pipeline,
-                          _classes(cfg, ds), root or img_dir, decode)
+                          dataset_classes(cfg, ds), root or img_dir, decode)
     if 'seg_map_path' in prefix:
         dataset_cls = dataset_class(cfg, ds)
         defaults = _defaults(dataset_cls)

@@ -90,6 +90,15 @@ def _decode(path: str, read: Callable[[Any], ImageInfo]) -> ImageInfo:
         return ImageInfo(error=(kind, f'{type(e).__name__}: {e}'))
 
 
+def _orientation(img: Any, decoded: bool) -> int:
+    """The EXIF orientation of an open PIL image (1 without one). Without
+    decoding, a PNG's is read only from an eXIf chunk before the pixels
+    (PIL would decode the file to look further)."""
+    if img.format == 'PNG' and not decoded and 'exif' not in img.info:
+        return 1
+    return img.getexif().get(EXIF_ORIENTATION, 1)
+
+
 def read_image(path: str, orient: bool = True,
                decode: bool = True) -> ImageInfo:
     """Decode an image file and report its size as the pipeline loads it.
@@ -110,10 +119,10 @@ def read_image(path: str, orient: bool = True,
     """
     def read(img: Any) -> ImageInfo:
         size = img.size
-        orientation = img.getexif().get(EXIF_ORIENTATION, 1)
         if decode:
             img.draft('L', (size[0] // 8, size[1] // 8))
             img.load()
+        orientation = _orientation(img, decode)
         if orient and orientation in TRANSPOSING_ORIENTATIONS:
             size = size[::-1]
         return ImageInfo(size=size, orientation=orientation)
