@@ -53,6 +53,16 @@ def test_timing_repeats_calls_for_the_minimum_run_time():
     assert calls == [1]  # one call even without a minimum
 
 
+def test_cpu_clock_does_not_count_time_spent_waiting():
+    import time
+    cpu, _ = benchmark._time(lambda: time.sleep(0.02), warmup=0,
+                             min_run_time=0, device=torch.device('cpu'),
+                             clock='cpu')
+    wall, _ = benchmark._time(lambda: time.sleep(0.02), warmup=0,
+                              min_run_time=0, device=torch.device('cpu'))
+    assert wall >= 0.02 > 10 * cpu
+
+
 def test_rows_that_cannot_run_here_say_why(monkeypatch):
     args = parse_args(['--device', 'cpu', '--onnxruntime'])
     real = benchmark.find_spec

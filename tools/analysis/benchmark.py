@@ -209,21 +209,27 @@ def _outputs_mean(out) -> torch.Tensor:
     return sum(o.float().mean() for o in out)
 
 
+CLOCKS = dict(wall=time.perf_counter, cpu=time.process_time)
+
+
 def _time(fn: Callable[[], object], warmup: int, min_run_time: float,
-          device: torch.device) -> Tuple[float, float]:
+          device: torch.device, clock: str = 'wall') -> Tuple[float, float]:
     """(median, inter-quartile range) in seconds of calls of ``fn``,
     repeated until they add up to ``min_run_time`` (at least one call).
 
-    Plain wall-clock timing: ``torch.utils.benchmark`` would import
+    ``clock`` is ``'wall'`` or ``'cpu'`` (the process's CPU time, all
+    threads). Plain timing: ``torch.utils.benchmark`` would import
     ``torch.utils.cpp_extension``, which warns about CUDA in every
     subprocess of a machine that has ``nvcc`` but no GPU.
     """
+    now = CLOCKS[clock]
+
     def call() -> float:
-        start = time.perf_counter()
+        start = now()
         fn()
         if device.type == 'cuda':
             torch.cuda.synchronize(device)
-        return time.perf_counter() - start
+        return now() - start
 
     for _ in range(warmup):
         call()
@@ -267,7 +273,7 @@ def _onnxruntime_latency(model: nn.Module, hw: Size, args
         session = onnx_session(path, threads=torch.get_num_threads())
     feed = {'input': x.numpy()}
     return _time(lambda: session.run(None, feed), args.warmup,
-                 args.min_run_time, torch.device('cpu'))
+                 args.min_run_time, torch.device('cpu'), args.clock)
 
 
 def measure(name: str, variant: str, setting: str, args,
@@ -315,14 +321,14 @@ def measure(name: str, variant: str, setting: str, args,
     if 'throughput' in args.measure:
         _reset_peak(device)
         median, iqr = _time(infer(images(args.batch)), args.warmup,
-                            args.min_run_time, device)
+                            args.min_run_time, device, args.clock)
         row.update(throughput=args.batch / median,
                    throughput_iqr=args.batch * iqr / median**2,
                    infer_peak_mib=_peak_mib(device))
         report(f"throughput {row['throughput']:,.1f} img/s")
     if 'latency' in args.measure:
         median, iqr = _time(infer(images(1)), args.warmup,
-                            args.min_run_time, device)
+                            args.min_run_time, device, args.clock)
         row.update(latency_ms=1e3 * median, latency_iqr_ms=1e3 * iqr)
         report(f"latency {row['latency_ms']:.1f} ms")
     if 'train' in args.measure and 'deploy' not in variant:
@@ -339,7 +345,8 @@ def measure(name: str, variant: str, setting: str, args,
             optimizer.step()
 
         _reset_peak(device)
-        median, iqr = _time(step, args.warmup, args.min_run_time, device)
+        median, iqr = _time(step, args.warmup, args.min_run_time, device,
+                            args.clock)
         row.update(train_throughput=args.train_batch / median,
                    train_peak_mib=_peak_mib(device))
         report(f"training {row['train_throughput']:,.1f} img/s")
@@ -506,7 +513,8 @@ def environment(args) -> dict:
                 timm=timm.__version__, python=platform.python_version(),
                 amp=args.amp, channels_last=args.channels_last,
                 batch=args.batch, train_batch=args.train_batch,
-                quick=args.quick, measure=args.measure)
+                quick=args.quick, measure=args.measure, clock=args.clock,
+                rounds=args.rounds, argv=sys.argv[1:])
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -546,6 +554,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='measure every row this many times, interleaved, '
                    'and keep the medians')
     p.add_argument('--threads', type=int, default=0)
+    p.add_argument('--clock', choices=list(CLOCKS), default='wall',
+                   help='cpu: time calls by the process\'s CPU time (all '
+                   'threads), which other load on a shared machine barely '
+                   'changes with --threads 1 (with more threads it also '
+                   'counts threads waiting for each other)')
     p.add_argument('--out-dir', default='work_dirs/benchmark')
     p.add_argument('--progress', action='store_true',
                    help='progress lines on stderr even when it is not a '
@@ -625,7 +638,8 @@ def main(argv=None) -> List[dict]:
               f"{env['flop_counter']} FLOP counter; "
               f"AMP {'on' if args.amp else 'off'}, channels_last "
               f"{'on' if args.channels_last else 'off'}; throughput batch "
-              f"{args.batch}, training batch {args.train_batch}")
+              f"{args.batch}, training batch {args.train_batch}; "
+              f"{args.clock} clock, median of {args.rounds} round(s)")
     for setting in args.setting:
         part = [r for r in rows if r['setting'] == setting]
         name = setting + ('_quick' if args.quick else '')
