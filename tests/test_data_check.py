@@ -59,6 +59,19 @@ def _image(root, ann, i=0):
     return osp.join(root, 'train2017', ann['images'][i]['file_name'])
 
 
+CLASSES = ['circle', 'square', 'triangle']
+CATEGORIES = {
+    'duplicate entry': [(1, 'circle'), (2, 'square'), (2, 'square'),
+                        (3, 'triangle')],
+    'one name, two ids': [(1, 'circle'), (2, 'square'), (4, 'square'),
+                          (3, 'triangle')],
+    'misspelt name': [(1, 'circle'), (2, 'square'), (3, 'triangel')],
+    'another order': [(2, 'square'), (1, 'circle'), (3, 'triangle')],
+    'extra category': [(1, 'circle'), (2, 'square'), (3, 'triangle'),
+                       (4, 'hexagon')],
+}
+
+
 def _break(case, root, ann):
     """Make the training split bad in one way; return (text the error must
     contain, the file it must name)."""
@@ -66,6 +79,10 @@ def _break(case, root, ann):
     first = ann['annotations'][0]
     img = next(i for i in ann['images'] if i['id'] == first['image_id'])
     where = f'annotation id {first["id"]} (image id {img["id"]})'
+    if case in CATEGORIES:
+        ann['categories'] = [dict(id=i, name=n) for i, n in CATEGORIES[case]]
+        return 'categories: categories disagree with metainfo.classes', \
+            ann_file
     if case == 'negative width':
         first['bbox'][2] = -3
         return f'{where}: invalid box', ann_file
@@ -195,7 +212,7 @@ def test_drop_bad_data_writes_cleaned_annotations(coco, tmp_path):
         len(ann['annotations']) - on_bad_image - 1
 
 
-@pytest.mark.parametrize('case', BAD_COCO[8:])
+@pytest.mark.parametrize('case', BAD_COCO[8:] + ['misspelt name'])
 def test_train_and_check_dataset_name_it_before_the_runner(
         case, coco, tmp_path):
     from tools.analysis.check_dataset import main
@@ -244,19 +261,6 @@ def test_truncated_images_fail_in_the_pipeline(case, coco):
     assert result.problems == []  # --fast-data-check: headers only
 
 
-CLASSES = ['circle', 'square', 'triangle']
-CATEGORIES = {
-    'duplicate entry': [(1, 'circle'), (2, 'square'), (2, 'square'),
-                        (3, 'triangle')],
-    'one name, two ids': [(1, 'circle'), (2, 'square'), (4, 'square'),
-                          (3, 'triangle')],
-    'misspelt name': [(1, 'circle'), (2, 'square'), (3, 'triangel')],
-    'another order': [(2, 'square'), (1, 'circle'), (3, 'triangle')],
-    'extra category': [(1, 'circle'), (2, 'square'), (3, 'triangle'),
-                       (4, 'hexagon')],
-}
-
-
 def _mmdet_labels_are_right(ann_file):
     """Whether mmdet's CocoDataset gives every class of :data:`CLASSES`
     exactly its own label."""
@@ -274,9 +278,8 @@ def _mmdet_labels_are_right(ann_file):
 @pytest.mark.parametrize('case', CATEGORIES)
 def test_categories_are_checked_as_mmdet_maps_them(case, coco, tmp_path):
     root, ann, save = coco
-    ann['categories'] = [dict(id=i, name=n) for i, n in CATEGORIES[case]]
+    text, ann_file = _break(case, root, ann)
     save()
-    ann_file = osp.join(root, 'annotations', 'instances_train2017.json')
     cfg = _det_cfg(root, str(tmp_path / 'work'))
     if case == 'extra category':  # a subset of the JSON: mmdet's design
         assert _mmdet_labels_are_right(ann_file)
@@ -287,8 +290,7 @@ def test_categories_are_checked_as_mmdet_maps_them(case, coco, tmp_path):
         with pytest.raises(DataCheckError) as error:
             check_data(cfg, drop_bad_data=drop)
         message = str(error.value)
-        assert f'{ann_file}: categories: categories disagree with ' \
-            'metainfo.classes' in message
+        assert f'{ann_file}: {text}' in message
         assert f'metainfo.classes: {CLASSES}' in message
         assert 'JSON categories (id: name): [' in message
         assert '--drop-bad-data' not in message
@@ -443,9 +445,11 @@ def test_train_checks_strides_before_the_runner(coco_shapes, tmp_path):
 
 
 @pytest.mark.slow
-def test_check_is_fast_on_100k_annotations(tmp_path):
+def test_check_on_100k_annotations(tmp_path):
     """Generated COCO-like set: 13,700 images (one 640x480 JPEG's bytes
-    each) and 100,000 annotations (COCO's 7.3 per image), 3 bad."""
+    each) and 100,000 annotations (COCO's 7.3 per image), 4 bad. Prints the
+    time of the full check (every image decoded) and of the header-only
+    one (--fast-data-check), which misses the truncated image."""
     root = tmp_path / 'big'
     (root / 'images').mkdir(parents=True)
     ok, jpeg = cv2.imencode('.jpg', np.random.default_rng(0).integers(
@@ -464,15 +468,22 @@ def test_check_is_fast_on_100k_annotations(tmp_path):
     annotations[5]['bbox'][2] = -1
     annotations[6]['category_id'] = 7
     (root / 'images' / images[9]['file_name']).write_bytes(b'')
+    (root / 'images' / images[10]['file_name']).write_bytes(
+        jpeg.tobytes()[:-1000])
     ann_file = root / 'instances.json'
     ann_file.write_text(json.dumps(dict(
         images=images, annotations=annotations,
         categories=[dict(id=1, name='thing')])))
-    start = time.perf_counter()
-    result = check_coco(str(ann_file), str(root / 'images'),
-                        [dict(type='Resize', scale=(1333, 800))])
-    seconds = time.perf_counter() - start
-    print(f'\ndata check: {result.images} images, {result.annotations} '
-          f'annotations in {seconds:.2f} s')
-    assert sorted(p.kind for p in result.problems) == [
-        'invalid box', 'unknown category id', 'zero-byte file']
+    kinds = ['invalid box', 'truncated image', 'unknown category id',
+             'zero-byte file']
+    for decode in (True, False):
+        start = time.perf_counter()
+        result = check_coco(str(ann_file), str(root / 'images'),
+                            [dict(type='Resize', scale=(1333, 800))],
+                            ['thing'], decode=decode)
+        seconds = time.perf_counter() - start
+        print(f'\ndata check ({"decoded" if decode else "headers only"}): '
+              f'{result.images} images, {result.annotations} annotations '
+              f'in {seconds:.2f} s')
+        assert sorted(p.kind for p in result.problems) == [
+            k for k in kinds if decode or k != 'truncated image']

@@ -248,10 +248,13 @@ def _category_problem(ann_file: str, categories: List[Any],
         'of later classes shift by one and the last class becomes '
         'background' for name, n in Counter(listed).items() if n > 1]
     missing = [name for name in classes if name not in listed]
+    unused = [c['name'] for c in categories if c['name'] not in classes]
     if missing:
-        findings.append(f'classes {missing} have no category: nothing is '
-                        'learnt for them and the labels of later classes '
-                        'shift')
+        findings.append(
+            f'classes {missing} have no category: nothing is learnt for '
+            'them, and later classes get the wrong labels' +
+            (f' (categories {unused} are no class: their annotations are '
+             'dropped)' if unused else ''))
     if not findings and listed != list(classes):
         findings.append('the categories are in another order than the '
                         'classes: labels and class names are permuted')
@@ -265,8 +268,9 @@ def _category_problem(ann_file: str, categories: List[Any],
         droppable=False)
 
 
-def _image_problem(img: dict, info: ImageInfo, targets: Sequence[Tuple[
-        float, float]], source: str) -> Optional[Tuple[str, str]]:
+def _image_problem(img: dict, info: ImageInfo,
+                   targets: Sequence[Tuple[float, float]],
+                   source: str) -> Optional[Tuple[str, str]]:
     """(kind, detail) of what is wrong with a decoded COCO image, or
     None."""
     if info.error:
@@ -394,7 +398,6 @@ def check_coco(ann_file: str, img_dir: str,
             bad_images.add(img_id)
 
     kept, ann_ids = [], set()
-    dropped = Counter(images=len(bad_images))
     for i, ann in enumerate(data['annotations']):
         img_id = ann.get('image_id') if isinstance(ann, dict) else None
         wrong = _wrong_field(ann, ANNOTATION_FIELDS)
@@ -416,13 +419,13 @@ def check_coco(ann_file: str, img_dir: str,
             ann_ids.add(ann['id'])
         if error:
             problems.append(Problem(ann_file, where, *error))
-        if error or img_id in bad_images:
-            dropped['annotations'] += 1
-        else:
+        if not error and img_id not in bad_images:
             kept.append(ann)
-    cleaned = None if category else dict(
-        data, annotations=kept,
-        images=[img for img_id, img in good if img_id not in bad_images])
+    kept_images = [img for img_id, img in good if img_id not in bad_images]
+    dropped = Counter(images=len(data['images']) - len(kept_images),
+                      annotations=len(data['annotations']) - len(kept))
+    cleaned = None if category else dict(data, annotations=kept,
+                                         images=kept_images)
     return CheckedDataset(ann_file, problems, dropped, cleaned,
                           len(data['images']), len(data['annotations']))
 
