@@ -178,6 +178,35 @@ def test_bad_coco_data_is_named(case, coco):
     assert 'Counts: ' in message and '--drop-bad-data' in message
 
 
+def test_malformed_entries_are_named_not_raised(tmp_path):
+    """Entries of the wrong shape are problems (with their index), never a
+    TypeError from the check; string ids are valid (pycocotools and mmdet
+    index by them)."""
+    cv2.imwrite(str(tmp_path / 'a.png'), np.zeros((8, 8, 3), np.uint8))
+    ann_file = tmp_path / 'a.json'
+    ann_file.write_text(json.dumps(dict(
+        images=[dict(id=[1], file_name='a.png', width=8, height=8), 'x',
+                dict(id='a', file_name='a.png', width=8, height=8)],
+        annotations=[dict(id=1, image_id=[1], category_id=1,
+                          bbox=[0, 0, 1, 1], area=1.), 7,
+                     dict(id=2, image_id='a', category_id=1,
+                          bbox=[0, 0, 1, 1]),
+                     dict(id=3, image_id='a', category_id=1,
+                          bbox=[0, 0, 1, 1], area=1.)],
+        categories=[dict(id=1, name='a')])))
+    result = check_coco(str(ann_file), str(tmp_path), classes=['a'])
+    assert [str(p).split(': ', 1)[1] for p in result.problems] == [
+        'images[0]: malformed image entry ("id" is [1], expected an int or '
+        'a string)',
+        "images[1]: malformed image entry ('x' is not an object)",
+        'annotation id 1 (image id [1]): malformed annotation ("image_id" '
+        'is [1], expected an int or a string)',
+        'annotations[1]: malformed annotation (7 is not an object)',
+        "annotation id 2 (image id 'a'): malformed annotation (\"area\" is "
+        'missing, expected a number)']
+    assert [a['id'] for a in result.cleaned['annotations']] == [3]
+
+
 @pytest.mark.parametrize('content,text', [
     (b'', 'empty annotation file'),
     (b'{"images": [', 'line 1 column 13: invalid JSON'),

@@ -187,6 +187,11 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_id(value: Any) -> bool:
+    """COCO ids are ints; pycocotools and mmdet also index by strings."""
+    return _is_int(value) or isinstance(value, str)
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -199,13 +204,13 @@ def _is_box(value: Any) -> bool:
 # (key, what it must be, test) of the fields that mmdet's CocoDataset reads.
 Fields = Sequence[Tuple[str, str, Callable[[Any], bool]]]
 IMAGE_FIELDS: Fields = (
-    ('id', 'an int', _is_int),
+    ('id', 'an int or a string', _is_id),
     ('file_name', 'a non-empty string', lambda v: isinstance(v, str) and v),
     ('width', 'a positive int', lambda v: _is_int(v) and v > 0),
     ('height', 'a positive int', lambda v: _is_int(v) and v > 0))
 ANNOTATION_FIELDS: Fields = (
-    ('id', 'an int', _is_int),
-    ('image_id', 'an int', _is_int),
+    ('id', 'an int or a string', _is_id),
+    ('image_id', 'an int or a string', _is_id),
     ('category_id', 'an int', _is_int),
     ('bbox', '[x, y, width, height] numbers', _is_box),
     ('area', 'a number', _is_number))
@@ -315,34 +320,39 @@ def _annotation_problem(ann: dict, img: dict,
 
 
 def _image_entries(ann_file: str, entries: List[Any], img_dir: str,
-                   root: str) -> Tuple[Dict[int, dict], Set[int],
+                   root: str) -> Tuple[Dict[Any, dict], Set[Any],
                                        List[Problem]]:
     """The image entries by id, the ids of bad ones and their problems
     (wrong field types, duplicate ids, file names outside ``root``)."""
-    images: Dict[int, dict] = {}
-    bad: Set[int] = set()
+    images: Dict[Any, dict] = {}
+    bad: Set[Any] = set()
     problems = []
     for i, img in enumerate(entries):
         img_id = img.get('id') if isinstance(img, dict) else None
-        where = f'image id {img_id}' if _is_int(img_id) else f'images[{i}]'
-        wrong = _wrong_field(img, IMAGE_FIELDS)
-        if _is_int(img_id) and img_id in images:
-            problems.append(Problem(ann_file, where, 'duplicate image id'))
+        if not _is_id(img_id):
+            problems.append(Problem(ann_file, f'images[{i}]',
+                                    'malformed image entry',
+                                    _wrong_field(img, IMAGE_FIELDS)))
+            continue
+        if img_id in images:
+            problems.append(Problem(ann_file, f'image id {img_id}',
+                                    'duplicate image id'))
             bad.add(img_id)
             continue
-        if _is_int(img_id):
-            images[img_id] = img
+        images[img_id] = img
+        wrong = _wrong_field(img, IMAGE_FIELDS)
         if wrong:
-            problems.append(Problem(ann_file, where, 'malformed image entry',
-                                    wrong))
-            bad.add(img_id)
+            error = ('malformed image entry', wrong)
         elif osp.isabs(img['file_name']) or _outside(
                 root, osp.join(img_dir, img['file_name'])):
-            problems.append(Problem(
-                ann_file, where, 'file outside the data root',
-                f'"file_name" {img["file_name"]!r} leaves {root or "."}: '
-                'give a path relative to data_prefix.img inside it'))
-            bad.add(img_id)
+            error = ('file outside the data root',
+                     f'"file_name" {img["file_name"]!r} leaves '
+                     f'{root or "."}: give a path relative to '
+                     'data_prefix.img inside it')
+        else:
+            continue
+        problems.append(Problem(ann_file, f'image id {img_id}', *error))
+        bad.add(img_id)
     return images, bad, problems
 
 
@@ -403,7 +413,7 @@ def check_coco(ann_file: str, img_dir: str,
         wrong = _wrong_field(ann, ANNOTATION_FIELDS)
         if wrong:
             where = f'annotations[{i}]'
-            if isinstance(ann, dict) and _is_int(ann.get('id')):
+            if isinstance(ann, dict) and _is_id(ann.get('id')):
                 where = f'annotation id {ann["id"]} (image id {img_id!r})'
             error = ('malformed annotation', wrong)
         else:
