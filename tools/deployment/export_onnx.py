@@ -10,7 +10,9 @@ has one input (``input``, B x 3 x H x W) and one output per returned stage
 BatchNorms are folded (``switch_to_deploy``) unless ``--no-deploy``. The
 graph is then run with onnxruntime on random inputs at ``--shape`` and at a
 second size and compared with PyTorch: the tool prints the largest absolute
-difference and exits with status 1 above ``--tolerance``. Needs
+difference and exits with status 1 when the difference, relative to each
+output's largest magnitude where that is above 1, exceeds ``--tolerance``
+(see :class:`hiri_mm.export.Difference`). Needs
 ``pip install hiri_mm[deploy]`` (onnx, onnxruntime).
 """
 import argparse
@@ -18,8 +20,8 @@ import json
 import sys
 from typing import List, Optional, Sequence
 
-from hiri_mm.export import (export_onnx, load_backbone, max_abs_difference,
-                            trace_size)
+from hiri_mm.export import (Difference, compare_onnx, export_onnx,
+                            load_backbone, trace_size)
 
 
 def window_size(value: str) -> Optional[int]:
@@ -44,7 +46,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='keep the BatchNorms (no switch_to_deploy)')
     parser.add_argument('--opset', type=int, default=17)
     parser.add_argument('--tolerance', type=float, default=1e-3,
-                        help='largest absolute difference accepted')
+                        help='largest difference accepted (absolute, '
+                        'relative for outputs above 1 in magnitude)')
     return parser.parse_args(argv)
 
 
@@ -57,7 +60,7 @@ def check_sizes(shape: Sequence[int]) -> List[tuple]:
     return [shape, other]
 
 
-def main(argv: Optional[Sequence[str]] = None) -> float:
+def main(argv: Optional[Sequence[str]] = None) -> Difference:
     args = parse_args(argv)
     arch = json.loads(args.arch) if args.arch.startswith('{') else args.arch
     model = load_backbone(args.checkpoint, arch, args.window_sizes,
@@ -65,13 +68,14 @@ def main(argv: Optional[Sequence[str]] = None) -> float:
     names = export_onnx(model, args.out, tuple(args.shape), args.opset)
     print(f'wrote {args.out}: input -> {", ".join(names)}')
     sizes = check_sizes(args.shape)
-    diff = max_abs_difference(model, args.out, sizes)
+    diff = compare_onnx(model, args.out, sizes)
     checked = ' and '.join(f'{h}x{w}' for h, w in sizes)
     print(f'onnxruntime vs PyTorch at {checked}: max abs difference '
-          f'{diff:.2e} (tolerance {args.tolerance:.0e})')
-    if not diff <= args.tolerance:
-        sys.exit(f'error: {args.out} differs from PyTorch by {diff:.2e} > '
-                 f'{args.tolerance:.0e}: check the onnxruntime version '
+          f'{diff.abs:.2e}, scaled {diff.scaled:.2e} (tolerance '
+          f'{args.tolerance:.0e})')
+    if not diff.scaled <= args.tolerance:
+        sys.exit(f'error: {args.out} differs from PyTorch by {diff.scaled:.2e}'
+                 f' > {args.tolerance:.0e}: check the onnxruntime version '
                  f'(requirements.txt) and --opset')
     return diff
 
