@@ -29,7 +29,9 @@ def factory():
 def _log_lines(tmp_path, name, level, log):
     """Lines that ``log()`` writes to a fresh MMLogger's file at ``level``."""
     path = tmp_path / f'{name}.log'
-    logger = MMLogger.get_instance(name, log_file=str(path), log_level=level)
+    # MMLogger instances live for the whole process: one name per test.
+    logger = MMLogger.get_instance(f'{tmp_path.name}_{name}',
+                                   log_file=str(path), log_level=level)
     log(logger)
     for handler in logger.handlers:
         handler.flush()
@@ -64,27 +66,46 @@ def _dump(cfg):
     return lambda logger: logger.info(f'Config:\n{cfg.pretty_text}')
 
 
-def test_a_config_is_logged_once_with_each_runs_own_keys(tmp_path, factory):
-    train = Config(dict(model=dict(type='HIRIViT', arch='s'),
-                        work_dir='work_dirs/train', load_from=None,
-                        launcher='none'))
-    test = Config(dict(train.to_dict(), work_dir='work_dirs/test',
-                       load_from='work_dirs/train/epoch_1.pth'))
-    other = Config(dict(train.to_dict(), model=dict(type='HIRIViT',
-                                                    arch='b')))
-    first = _log_lines(tmp_path, 'dump_train', 'INFO', _dump(train))
-    assert "model = dict(arch='s', type='HIRIViT')" in first
+def _config(**changes):
+    """A Runner-like config; ``changes`` replace its entries."""
+    return Config(dict(
+        dict(model=dict(type='HIRIViT', arch='s', out_indices=(1, 2, 3, 4)),
+             train_dataloader=dict(batch_size=2, num_workers=2),
+             work_dir='work_dirs/train', load_from=None, launcher='none',
+             visualizer=dict(type='Visualizer', name='visualizer_0')),
+        **changes))
+
+
+def test_a_repeated_config_logs_only_the_entries_that_changed(
+        tmp_path, factory):
+    first = _log_lines(tmp_path, 'dump_train', 'INFO', _dump(_config()))
+    assert 'model = dict(' in first
+    # A test run of the same config: its own work dir, checkpoint and
+    # visualizer name.
+    test = _config(work_dir='work_dirs/test', load_from='epoch_1.pth',
+                   visualizer=dict(type='Visualizer', name='visualizer_1'))
     again = _log_lines(tmp_path, 'dump_test', 'INFO', _dump(test))
-    # One line, naming the run keys that changed (launcher did not).
-    assert len(again) == 1
     assert again[0].endswith(
-        "Config: as logged above by this process, with "
-        "load_from = 'work_dirs/train/epoch_1.pth'; "
-        "work_dir = 'work_dirs/test'")
-    same = _log_lines(tmp_path, 'dump_same', 'INFO', _dump(train))
+        'Config: as logged above by this process, except:')
+    assert again[1:] == [
+        "load_from = 'epoch_1.pth'",
+        "visualizer = dict(name='visualizer_1', type='Visualizer')",
+        "work_dir = 'work_dirs/test'"]
+    same = _log_lines(tmp_path, 'dump_same', 'INFO', _dump(_config()))
+    assert same == [same[0]]
     assert same[0].endswith('Config: as logged above by this process')
-    changed = _log_lines(tmp_path, 'dump_other', 'INFO', _dump(other))
-    assert "model = dict(arch='b', type='HIRIViT')" in changed
+
+
+def test_a_mostly_new_config_is_logged_in_full(tmp_path, factory):
+    _log_lines(tmp_path, 'dump_train', 'INFO', _dump(_config()))
+    # Four of its six entries differ: more than half of its lines.
+    other = _config(model=dict(type='HIRIViT', arch='b'),
+                    train_dataloader=dict(batch_size=4), launcher='pytorch',
+                    visualizer=dict(type='Visualizer', name='visualizer_1'))
+    lines = _log_lines(tmp_path, 'dump_other', 'INFO', _dump(other))
+    assert lines[0].endswith(' - INFO - Config:')
+    assert "model = dict(arch='b', type='HIRIViT')" in lines
+    assert "work_dir = 'work_dirs/train'" in lines
 
 
 def test_quiet_logs_installs_one_factory_around_the_current_one():
