@@ -428,7 +428,7 @@ def test_check_dataset_tool_counts_each_set_once(ade, capsys):
         f'{split}_dataloader.dataset.data_root={ade}'
         for split in ('train', 'val', 'test')]
     main(['hiri_mm::demo/upernet_hiri_s_shapes.py', '--splits', 'train',
-          'val', 'test', *options])
+          'val', 'test', '--data-root', ade])
     assert re.search(r'Checked 2 annotation file\(s\)/folder\(s\), 6 '
                      r'images, .* s: 0 problems',
                      capsys.readouterr().out)
