@@ -64,6 +64,10 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_number(value: Any) -> bool:
+    return _is_int(value) or isinstance(value, float)
+
+
 def _is_ints(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and len(value) > 0 and all(
         map(_is_int, value))
@@ -87,8 +91,7 @@ FIELD_TYPES = {
     'in_index': ('an int or a non-empty list of ints',
                  lambda v: _is_int(v) or _is_ints(v)),
     'num_classes': ('a positive int', lambda v: _is_int(v) and v > 0),
-    'finest_scale': ('a number', lambda v: _is_int(v) or isinstance(
-        v, float)),
+    'finest_scale': ('a number', _is_number),
 }
 # The strides of anchor / prior / point generators: one int or one
 # (width, height) pair per level.
@@ -101,8 +104,9 @@ GENERATORS = ('anchor_generator', 'prior_generator', 'point_generator')
 
 def field_type_problems(cfg: Config) -> List[str]:
     """Every field of ``cfg.model`` that the config checks read and that
-    has the wrong type, as ``'<config path> = <value>: expected <type>'``
-    (``model.neck.num_outs = '5' (str): expected a positive int``)."""
+    has the wrong type, as ``'<config path> = <value> (<its type>):
+    expected <what>'``, e.g. ``model.neck.num_outs = '5' (str): expected a
+    positive int``."""
     problems = []
     for path, node in walk_dicts(cfg.get('model') or {}):
         fields = [(key, FIELD_TYPES[key]) for key in node
