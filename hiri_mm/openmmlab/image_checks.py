@@ -104,8 +104,9 @@ def read_image(path: str, orient: bool = True,
     """Decode an image file and report its size as the pipeline loads it.
 
     JPEG files are decoded at 1/8 scale (``draft``): the whole compressed
-    stream is still read, so truncation is found, at a fraction of the
-    cost of full-size pixels.
+    stream is still read, so truncation is found, while the inverse DCT
+    and colour conversion see 1/64 of the pixels (about half the time of a
+    full decode for a photo-like 640x480 JPEG).
 
     Args:
         path (str): The image file.
