@@ -92,10 +92,10 @@ def _load_paths(tiny_arch, data_root, work_dir):
 
     def train_tool(flag):
         def run(path):
-            from tools.train import main
+            from hiri_mm.openmmlab.cli import train
             args = ['--resume', path] if flag == 'resume' else []
             opts = [f'load_from={path}'] if flag == 'load_from' else []
-            main([DEMO, '--work-dir', work_dir, *args, '--cfg-options',
+            train([DEMO, '--work-dir', work_dir, *args, '--cfg-options',
                   *_options(data_root, 1), *opts])
         return run
 

@@ -65,9 +65,9 @@ def convert(src: str, dst: str, arch: Union[str, dict] = 's',
     try:
         result = backbone.load_state_dict(state, strict=False)
     except RuntimeError as e:
-        raise CheckpointMismatchError(f'The weights of {src} do not fit HIRIViT arch '
-                         f'{arch!r}: pass the --arch it was trained with. '
-                         f'{e}') from None
+        raise CheckpointMismatchError(
+            f'The weights of {src} do not fit HIRIViT arch {arch!r}: pass '
+            f'the --arch it was trained with. {e}') from None
     output_norms = tuple(f'norm{i}.' for i in backbone.out_indices)
     missing = list(result.missing_keys)
     unexpected = list(result.unexpected_keys)

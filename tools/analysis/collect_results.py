@@ -7,9 +7,10 @@ A run is a folder holding the dumped config ``<name>.py`` and, in
 ``<timestamp>/<timestamp>.json``, the metrics of a test. Each run gives a
 row per kind of test, named after the config: its newest plain test, and
 its newest test-time-augmented one as ``<name> (TTA)`` (told apart by the
-config each test saved in ``<timestamp>/vis_data/config.py``, read as text:
-no config is executed). Runs of one config in several work dirs get the
-work dir in brackets.
+model type of the config each test saved in
+``<timestamp>/vis_data/config.py``, parsed as data: no config is executed).
+Only these JSON metrics and config texts are read, never a pickle. Runs of
+one config in several work dirs get the work dir in brackets.
 """
 import argparse
 import glob
@@ -19,6 +20,7 @@ from collections import Counter
 from typing import Dict, List, Optional, Tuple
 
 from hiri_mm.fileutils import atomic_write
+from hiri_mm.openmmlab.safety import parse_config_text
 
 COCO_KEYS = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')
 COCO_HEADER = ('| config | AP<sup>b</sup> | AP<sup>b</sup><sub>50</sub> | '
@@ -30,14 +32,25 @@ COCO_HEADER = ('| config | AP<sup>b</sup> | AP<sup>b</sup><sub>50</sub> | '
 ADE_HEADER = '| config | mIoU | aAcc | mAcc |'
 
 
+def _model_type(config_file: str) -> str:
+    """``model.type`` of a dumped config, read as data ('' when the file
+    has no model or is not plain data)."""
+    with open(config_file, encoding='utf-8', errors='replace') as f:
+        text = f.read()
+    try:
+        model = parse_config_text(text).get('model')
+    except ValueError:
+        return ''
+    return str(model.get('type', '')) if isinstance(model, dict) else ''
+
+
 def _is_tta(stamp_dir: str, run_config: str) -> bool:
     """Whether the test in ``stamp_dir`` wrapped its model for test-time
-    augmentation (``DetTTAModel``, ``SegTTAModel``); the config the test
-    saved is searched as text."""
+    augmentation (``DetTTAModel``, ``SegTTAModel``), by the config the test
+    saved (else the run's)."""
     saved = osp.join(stamp_dir, 'vis_data', 'config.py')
-    with open(saved if osp.isfile(saved) else run_config,
-              encoding='utf-8', errors='replace') as f:
-        return 'TTAModel' in f.read()
+    kind = _model_type(saved) if osp.isfile(saved) else ''
+    return (kind or _model_type(run_config)).endswith('TTAModel')
 
 
 def find_runs(root: str) -> Dict[str, dict]:
@@ -90,7 +103,8 @@ def ade_table(runs: Dict[str, dict]) -> List[str]:
     for name, m in sorted(runs.items()):
         if 'mIoU' in m:
             lines.append(f"| {name} | {_pct(m['mIoU'], 1)} | "
-                         f"{_pct(m.get('aAcc'), 1)} | {_pct(m.get('mAcc'), 1)} |")
+                         f"{_pct(m.get('aAcc'), 1)} | "
+                         f"{_pct(m.get('mAcc'), 1)} |")
     return lines
 
 
