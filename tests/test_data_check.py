@@ -19,6 +19,7 @@ from hiri_mm.openmmlab.cli import train
 from hiri_mm.openmmlab.config_checks import check_strides
 from hiri_mm.openmmlab.data_checks import (SHOWN_PROBLEMS, LabelSpec,
                                            Problem, check_coco, check_data,
+                                           check_segmentation,
                                            format_problems)
 from hiri_mm.openmmlab.image_checks import degenerate, resize_targets
 from tests.helpers import (DET_DEMO, SEG_DEMO, config_copy, det_options,
@@ -406,6 +407,18 @@ def test_label_spec_follows_mmseg():
         == [3]
     assert LabelSpec(4, ignore_index=5).bad_values(values).tolist() == \
         [4, 254, 255]
+
+
+def test_segmentation_names_leaving_the_folders_are_named(ade):
+    images = osp.join(ade, 'images', 'training')
+    labels = osp.join(ade, 'annotations', 'training')
+    result = check_segmentation(images, labels, '.png', '.png',
+                                ['000000', '../training/000001', '../../x'])
+    assert [(p.file, p.kind) for p in result.problems] == [
+        (osp.join(images, '../../x.png'), 'file not found'),
+        (osp.join(labels, '../../x.png'), 'file not found'),
+        (osp.join(images, '../../x.png'), 'file outside the data root')]
+    assert result.cleaned == ['000000', '../training/000001']
 
 
 def test_segmentation_drop_lists_the_good_samples(ade, tmp_path):
