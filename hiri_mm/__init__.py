@@ -6,7 +6,8 @@ builds the classifier once ``hiri_mm`` is imported. When mmengine is
 installed, ``import hiri_mm`` (or ``custom_imports = dict(imports=
 ['hiri_mm'])`` in a config) also loads the OpenMMLab adapter
 (:mod:`hiri_mm.openmmlab`), which makes ``type='HIRIViT'`` buildable from
-mmdet and mmseg configs and makes checkpoint loading safe.
+mmdet and mmseg configs and installs its safety layer (no checkpoint runs
+code). Errors a user can fix are the classes of :mod:`hiri_mm.errors`.
 """
 from .models import HIRIViT, HIRIViTClassifier
 
