@@ -1,6 +1,7 @@
 """The data check before training: every bad-data case names its file and
 entry (or, with --drop-bad-data, is dropped with a logged count); the other
 config checks run in tools/train.py before the Runner is built."""
+import importlib
 import json
 import os
 import os.path as osp
@@ -289,6 +290,25 @@ def test_truncated_images_fail_in_the_pipeline(case, coco):
     assert mmcv.imread(path) is None
     result, = check_data(_det_cfg(root), decode=False)
     assert result.problems == []  # --fast-data-check: headers only
+
+
+@pytest.mark.parametrize('flags, decode', [([], True),
+                                            (['--fast-data-check'], False)])
+def test_train_tool_decodes_unless_told_to_read_headers(flags, decode,
+                                                        coco_shapes,
+                                                        monkeypatch):
+    # The package exports the function `train` under the module's name.
+    cli_train = importlib.import_module('hiri_mm.openmmlab.cli.train')
+    calls = []
+
+    def stop(cfg, splits, drop_bad_data, decode):
+        calls.append(decode)
+        raise DataCheckError('stopped by the test')
+
+    monkeypatch.setattr(cli_train, 'check_data', stop)
+    with pytest.raises(DataCheckError, match='stopped by the test'):
+        train([DET_DEMO, '--data-root', coco_shapes, *flags])
+    assert calls == [decode]
 
 
 def _mmdet_labels_are_right(ann_file):

@@ -50,8 +50,12 @@ def parse_train_args(
         'finds bad (logged, with counts) instead of stopping with the list; '
         'the cleaned annotations go to WORK_DIR/checked_data/')
     parser.add_argument('--skip-data-check', action='store_true',
-                        help='do not read the annotations and image '
-                        'headers before training')
+                        help='do not check the annotations and images '
+                        'before training')
+    parser.add_argument(
+        '--fast-data-check', action='store_true',
+        help='check image headers instead of decoding every image: '
+        'faster, blind to truncated files')
     return parser.parse_args(argv)
 
 
@@ -201,7 +205,7 @@ def train(argv: Optional[Sequence[str]] = None) -> Runner:
 
     Raises:
         HiriMMError: A check failed (config, data, work dir, resume); the
-            message names what and the fix. Nothing was written.
+            message names what and the fix. No Runner was built.
     """
     quiet_logs()
     args = parse_train_args(argv)
@@ -217,7 +221,8 @@ def train(argv: Optional[Sequence[str]] = None) -> Runner:
                   'AtomicCheckpointHook (crash-safe checkpoints)',
                   logger='current')
     if not args.skip_data_check:
-        check_data(cfg, splits, args.drop_bad_data)
+        check_data(cfg, splits, args.drop_bad_data,
+                   decode=not args.fast_data_check)
     lock = lock_work_dir(cfg.work_dir) \
         if launcher_rank(cfg.launcher) == 0 else None
     try:
