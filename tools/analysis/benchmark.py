@@ -58,6 +58,7 @@ import statistics
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from typing import Callable, Dict, List, Optional, Tuple
@@ -260,8 +261,6 @@ def _onnxruntime_latency(model: nn.Module, hw: Size, args
     """Batch-1 latency of ``model`` exported to ONNX at ``hw`` (static
     shapes, TorchScript exporter, opset 17) and run by onnxruntime on the
     CPU with the run's threads."""
-    import warnings
-
     from hiri_mm.export import onnx_session
     x = torch.randn(1, 3, *hw)
     with tempfile.TemporaryDirectory() as tmp:
@@ -538,8 +537,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--deploy', action='store_true',
                    help='also measure HIRI-ViT after switch_to_deploy()')
     p.add_argument('--onnxruntime', action='store_true',
-                   help='also measure the latency of HIRI-ViT-S (deploy) '
-                   'and Swin-T exported to ONNX, with onnxruntime (CPU)')
+                   help='also measure the latency of HIRI-ViT-S (deploy-'
+                   'folded; also win14) and Swin-T exported to ONNX, with '
+                   'onnxruntime (CPU)')
     p.add_argument('--batch', type=int, help='throughput batch size')
     p.add_argument('--train-batch', type=int)
     p.add_argument('--quick', action='store_true',
