@@ -13,6 +13,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
+from hiri_mm.openmmlab.cli import fp32_optim_wrapper as fp32
 from hiri_mm.openmmlab.config_checks import stride_problems
 from tests.helpers import assert_initialised_by_the_rule, config_copy
 
@@ -48,14 +49,6 @@ def _name(path):
 
 def _recipe(path):
     return RECIPES[_name(path).replace('_b_', '_s_').replace('_win14', '')]
-
-
-def fp32(optim_wrapper):
-    """A config's ``optim_wrapper`` without fp16, for CPU tests: mmengine's
-    AmpOptimWrapper refuses to build without a GPU."""
-    fp32 = dict(optim_wrapper, type='OptimWrapper')
-    fp32.pop('loss_scale', None)
-    return fp32
 
 
 def test_all_paper_configs_are_present():
@@ -278,3 +271,31 @@ def test_windowed_detector_loads_the_global_checkpoint(path, tmp_path):
     loaded = windowed.state_dict()
     assert all(torch.equal(loaded[k], v)
                for k, v in global_model.state_dict().items())
+
+
+def test_fp16_configs_train_in_fp32_without_a_gpu():
+    """`python tools/train.py configs/detection/maskrcnn_hiri_s_1x.py` on a
+    CPU: mmengine's AmpOptimWrapper refuses to build there, so the train
+    tool keeps the optimizer and its settings in fp32."""
+    from hiri_mm.openmmlab.cli import use_fp32_without_gpu
+    cfg = config_copy('configs/detection/maskrcnn_hiri_s_1x.py')
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert use_fp32_without_gpu(cfg) is (not torch.cuda.is_available())
+    if not torch.cuda.is_available():
+        assert cfg.optim_wrapper.type == 'OptimWrapper'
+        assert 'loss_scale' not in cfg.optim_wrapper
+        assert cfg.optim_wrapper.optimizer == config_copy(
+            'configs/detection/maskrcnn_hiri_s_1x.py').optim_wrapper.optimizer
+    # A config that already trains in fp32 is left as it is.
+    demo = config_copy('configs/demo/maskrcnn_hiri_s_shapes.py')
+    assert not use_fp32_without_gpu(demo)
+
+
+def test_amp_flag_without_a_gpu_says_so(tmp_path):
+    from hiri_mm.errors import UsageError
+    from hiri_mm.openmmlab.cli import train
+    if torch.cuda.is_available():
+        pytest.skip('the refusal is for machines without a GPU')
+    with pytest.raises(UsageError, match='--amp needs a GPU'):
+        train(['configs/demo/maskrcnn_hiri_s_shapes.py', '--amp',
+               '--work-dir', str(tmp_path)])

@@ -15,11 +15,11 @@ from mmengine.runner import load_checkpoint
 from mmseg.registry import MODELS
 
 from hiri_mm import HIRIViT
+from hiri_mm.openmmlab.cli import fp32_optim_wrapper as fp32
 from hiri_mm.openmmlab.config_checks import stride_problems
 from tests.helpers import config_copy
 from tests.helpers import SEG_DEMO as DEMO
 from tests.helpers import seg_options
-from tests.test_detection_configs import fp32
 
 CONFIGS = sorted(glob.glob('configs/segmentation/upernet_hiri_*.py'))
 WINDOWED = 'configs/segmentation/upernet_hiri_s_win14_160k_ade20k.py'

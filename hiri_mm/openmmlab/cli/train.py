@@ -2,12 +2,14 @@
 from, one run per work dir, then the Runner."""
 import argparse
 import glob
+import logging
 import os.path as osp
 import re
 import zipfile
 from typing import List, Optional, Sequence
 
 from mmengine.config import Config
+from mmengine.device import get_device
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
@@ -21,11 +23,13 @@ from .common import (add_common_args, launcher_rank, load_config,
                      setup_cpu_distributed)
 
 __all__ = ['parse_train_args', 'train', 'use_atomic_checkpoints',
-           'saved_checkpoints', 'latest_checkpoint', 'resume_auto',
+           'fp32_optim_wrapper', 'use_fp32_without_gpu', 'saved_checkpoints', 'latest_checkpoint', 'resume_auto',
            'choose_start', 'lock_work_dir', 'WORK_DIR_LOCK']
 
 # The lock file that keeps a second training run out of a work dir.
 WORK_DIR_LOCK = '.hiri_mm_train.lock'
+# Arguments of mmengine's AmpOptimWrapper that OptimWrapper does not take.
+AMP_ONLY = ('loss_scale', 'dtype', 'use_fsdp')
 # Checkpoints a CheckpointHook saves: epoch_<n>.pth or iter_<n>.pth.
 CHECKPOINT_NAME = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
 
@@ -75,9 +79,37 @@ def use_atomic_checkpoints(cfg: Config) -> bool:
     return False
 
 
+def fp32_optim_wrapper(optim_wrapper: dict) -> dict:
+    """``optim_wrapper`` as mmengine's fp32 ``OptimWrapper``: the same
+    optimizer, parameter-wise settings and clipping, without the
+    ``AmpOptimWrapper``'s own arguments."""
+    fp32 = {k: v for k, v in optim_wrapper.items() if k not in AMP_ONLY}
+    fp32['type'] = 'OptimWrapper'
+    return fp32
+
+
+def use_fp32_without_gpu(cfg: Config) -> bool:
+    """Train an fp16 config (``AmpOptimWrapper``, as every COCO and ADE20K
+    config is) in fp32 where there is no GPU: mmengine's AmpOptimWrapper
+    refuses to build there. Return whether it changed the config."""
+    kind = cfg.optim_wrapper.get('type')
+    name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+    if name.split('.')[-1] != 'AmpOptimWrapper' or get_device() != 'cpu':
+        return False
+    cfg.optim_wrapper = fp32_optim_wrapper(cfg.optim_wrapper)
+    print_log('No GPU: the config trains in fp16 (AmpOptimWrapper), which '
+              'needs one; training in fp32 with OptimWrapper instead.',
+              logger='current', level=logging.WARNING)
+    return True
+
+
 def _apply_options(cfg: Config, args: argparse.Namespace) -> None:
     """--amp and --auto-scale-lr."""
     if args.amp:
+        if get_device() == 'cpu':
+            raise UsageError("--amp needs a GPU (mmengine's AmpOptimWrapper "
+                             'runs fp16 on CUDA): leave it out to train in '
+                             'fp32 on the CPU')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.auto_scale_lr:
@@ -211,6 +243,7 @@ def train(argv: Optional[Sequence[str]] = None) -> Runner:
     args = parse_train_args(argv)
     cfg = load_config(args)
     _apply_options(cfg, args)
+    use_fp32_without_gpu(cfg)
     upgraded = use_atomic_checkpoints(cfg)
     splits = ('train', 'val') if cfg.get('val_cfg') else ('train', )
     check_dataset_paths(cfg, splits)
