@@ -35,6 +35,7 @@ def test_quick_runs_three_models_with_short_timing_unless_told():
     args = parse_args(['--device', 'cpu', '--quick'])
     assert args.models == ['HIRI-ViT-S', 'Swin-T', 'MaxViT-T']
     assert (args.warmup, args.min_run_time, args.batch) == (1, 0.05, 2)
+    assert args.threads == 1
     args = parse_args(['--device', 'cpu', '--quick', '--models', 'ResNet-50',
                        '--warmup', '0', '--min-run-time', '2'])
     assert (args.models, args.warmup, args.min_run_time) == (

@@ -38,9 +38,9 @@ times, the rows interleaved, and keeps each number's median over the
 rounds: on a shared machine that is steadier than one long run per model.
 Progress (one line per model and measure, with an estimate of the time
 left) goes to stderr when it is a terminal, or with ``--progress``.
-``--quick`` (for tests) uses small inputs, one warm-up call, 0.05 s of
-timed calls, and by default HIRI-ViT-S, Swin-T and MaxViT-T only (which
-cannot take the small input: a skipped row). Multiply-adds (GMACs) of one image are
+``--quick`` (for tests) uses small inputs, one thread, one warm-up call,
+0.05 s of timed calls, and by default HIRI-ViT-S, Swin-T and MaxViT-T only
+(which cannot take the small input: a skipped row). Multiply-adds (GMACs) of one image are
 counted as tools/analysis/get_flops.py counts them when mmengine is
 installed, else with ``torch.utils.flop_counter`` (which leaves out norms:
 about 5% less for HIRI-ViT); ``env.json`` names the counter. Writes ``<out-dir>/<setting>.md``, ``.csv`` and ``env.json``;
@@ -553,7 +553,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--rounds', type=int, default=1,
                    help='measure every row this many times, interleaved, '
                    'and keep the medians')
-    p.add_argument('--threads', type=int, default=0)
+    p.add_argument('--threads', type=int,
+                   help='torch threads (default: torch\'s; --quick 1)')
     p.add_argument('--clock', choices=list(CLOCKS), default='wall',
                    help='cpu: time calls by the process\'s CPU time (all '
                    'threads), which other load on a shared machine barely '
@@ -573,6 +574,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.warmup = 1 if args.quick else 3
     if args.min_run_time is None:
         args.min_run_time = 0.05 if args.quick else 1.
+    if args.threads is None:
+        args.threads = 1 if args.quick else 0
     args.batch = args.batch or (128 if cuda else 2 if args.quick else 8)
     args.train_batch = args.train_batch or (64 if cuda else
                                             2 if args.quick else 4)
