@@ -4,7 +4,7 @@ config.
 
 Examples:
     python tools/analysis/get_flops.py --arch s b l --shape 224 448
-    python tools/analysis/get_flops.py --arch s --shape 1600 2666 --window-sizes 14 none
+    python tools/analysis/get_flops.py --arch s --shape 448 1600x2666 --window-sizes 14 none
     python tools/analysis/get_flops.py --arch s --shape 448 768 --classifier
     python tools/analysis/get_flops.py --config configs/detection/maskrcnn_hiri_s_1x.py --shape 1600 2560 \
         --cfg-options "model.backbone.window_sizes=(14,None)"
@@ -14,10 +14,11 @@ scaled-dot-product attention, which it would count as 0, and
 ``parameter_count``). Two columns: GFLOPs with the attention matmuls, and
 without them, as counters without an attention handle (and, most likely,
 the paper's detector GFLOPs) report. ``--classifier`` counts timm's
-``hiri_vit_<arch>`` (1000 classes) instead of the bare backbone. With ``--config`` the model is traced once in the
-toolboxes' ``tensor`` mode (``model._forward``: the backbone, the neck and
-the heads' raw outputs; for two-stage detectors the RPN proposals at the
-config's test settings), and each labelled row is a part of that trace.
+``hiri_vit_<arch>`` (1000 classes) instead of the bare backbone. With
+``--config`` the model is traced once in the toolboxes' ``tensor`` mode
+(``model._forward``: the backbone, the neck and the heads' raw outputs; for
+two-stage detectors the RPN proposals at the config's test settings), and
+each labelled row is a part of that trace.
 mmcv's compiled ops (RoIAlign, NMS) count 0, as in mmdet's own tool. The
 input is one image of H x W (already padded): by default a segmentor's crop
 size, else 1600 x 2560, twice the 800 x 1280 at which mmdet and Swin report
@@ -88,6 +89,7 @@ def size(value: str) -> Union[int, Tuple[int, int]]:
 
 
 def as_size(value: Union[int, Tuple[int, int]]) -> Tuple[int, int]:
+    """(H, W) of a :func:`size` entry."""
     return (value, value) if isinstance(value, int) else value
 
 
