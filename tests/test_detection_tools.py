@@ -201,3 +201,31 @@ def test_test_tool_allows_partial_weights_when_asked(coco_shapes,
                     '--work-dir', str(tmp_path / 'w'), '--cfg-options',
                     *demo_options(coco_shapes, 1)])
     assert 0.0 <= metrics['coco/bbox_mAP'] <= 1.0
+
+
+def test_tta_model_gets_the_checkpoints_weights(coco_shapes, tmp_path,
+                                                monkeypatch):
+    """The weights are checked against the model inside the TTA wrapper,
+    and that model is the one that receives them."""
+    from mmdet.apis import init_detector
+    from mmengine.runner import Runner
+
+    from hiri_mm.openmmlab.cli import config_for, enable_tta, test
+    state = init_detector(DEMO, device='cpu').state_dict()
+    checkpoint = str(tmp_path / 'trained.pth')
+    torch.save({'state_dict': state}, checkpoint)
+    cfg = config_for(DEMO, str(tmp_path / 'w'), demo_options(coco_shapes, 1))
+    enable_tta(cfg)
+    tested = []
+
+    def load_only(runner):  # Runner.test up to its test loop
+        runner.load_or_resume()
+        tested.append(runner.model)
+        return {}
+
+    monkeypatch.setattr(Runner, 'test', load_only)
+    test(cfg, checkpoint)
+    assert type(tested[0]).__name__ == 'DetTTAModel'
+    loaded = tested[0].module.state_dict()
+    assert loaded.keys() == state.keys()
+    assert all(torch.equal(loaded[k], state[k]) for k in state)

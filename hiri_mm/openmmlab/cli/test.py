@@ -4,7 +4,7 @@ import argparse
 import logging
 import os.path as osp
 import re
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
@@ -128,13 +128,12 @@ def dump_predictions(cfg: Config, out: str) -> None:
     cfg.test_evaluator = [*evaluators, dump]
 
 
-def _weights_target(model: nn.Module) -> Tuple[nn.Module, bool]:
-    """The model whose keys a checkpoint holds (without DDP and TTA
-    wrappers), and whether a TTA model wraps it."""
+def _weights_target(model: nn.Module) -> nn.Module:
+    """The model whose keys a checkpoint holds: without DDP and TTA
+    wrappers (mmengine's loader also unwraps both)."""
     if is_model_wrapper(model):
         model = model.module
-    tta = isinstance(model, BaseTTAModel)
-    return (model.module if tta else model), tta
+    return model.module if isinstance(model, BaseTTAModel) else model
 
 
 def test(cfg: Config, checkpoint: str,
@@ -165,23 +164,17 @@ def test(cfg: Config, checkpoint: str,
         raise CheckpointError(f'Checkpoint not found: {checkpoint}')
     check_dataset_paths(cfg, ('test', ))
     setup_cpu_distributed(cfg)
-    cfg.load_from, cfg.resume = None, False
+    cfg.load_from, cfg.resume = checkpoint, False
     runner = Runner.from_cfg(cfg)
-    target, tta = _weights_target(runner.model)
     weights = {re.sub(r'^module\.', '', k): v
                for k, v in load_weights_file(checkpoint).items()}
-    problems = check_weights(target, weights, checkpoint,
-                             allow_partial_checkpoint)
+    problems = check_weights(_weights_target(runner.model), weights,
+                             checkpoint, allow_partial_checkpoint)
     partial = {kind: len(keys) for kind, keys in problems.items() if keys}
     if partial:
         print_log(f'--allow-partial-checkpoint: {checkpoint} loaded with '
                   f'{partial} keys left out', logger='current',
                   level=logging.WARNING)
-    revise = [(r'^module\.', '')]
-    if tta:  # the TTA model holds the weights under `module.`
-        revise.append((r'^', 'module.'))
-    runner.load_checkpoint(checkpoint, map_location='cpu',
-                           revise_keys=revise)
     return runner.test()
 
 
