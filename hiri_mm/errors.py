@@ -12,10 +12,9 @@ import pickle
 __all__ = [
     'HiriMMError', 'UsageError', 'ConfigCheckError', 'DataCheckError',
     'CheckpointError', 'UnsafeCheckpointError', 'CorruptCheckpointError',
-    'CheckpointMismatchError', 'EmbeddedConfigError',
-    'UntrustedResultsError', 'ResumeError', 'WorkDirInUseError',
-    'DiskFullError', 'LockingUnsupportedError', 'IncompleteDatasetError',
-    'DatasetInUseError'
+    'CheckpointMismatchError', 'EmbeddedConfigError', 'ResumeError',
+    'WorkDirInUseError', 'DiskFullError', 'LockingUnsupportedError',
+    'IncompleteDatasetError', 'DatasetInUseError'
 ]
 
 
@@ -58,10 +57,6 @@ class CheckpointMismatchError(CheckpointError, RuntimeError):
 class EmbeddedConfigError(CheckpointError, RuntimeError):
     """A config would have been read from the text stored in a checkpoint
     (running code from the file): a config file must be given instead."""
-
-
-class UntrustedResultsError(HiriMMError, ValueError):
-    """A results file in a format that runs code when read (pickle)."""
 
 
 class ResumeError(HiriMMError, RuntimeError):
