@@ -88,12 +88,11 @@ _PATCH_LOCK = threading.RLock()
 
 
 @contextlib.contextmanager
-def data_only_config_strings(on_code: Callable[[str, ValueError], Config]
+def data_only_config_strings(on_code: Callable[[ValueError], Config]
                              ) -> Iterator[None]:
     """While inside, ``Config.fromstring(text, '.py')`` returns the
-    :func:`parse_config_text` of ``text``; text that is not plain data is
-    handed to ``on_code(text, error)``, whose return value (or exception)
-    stands for the Config."""
+    :func:`parse_config_text` of ``text``; for text that is not plain data
+    it returns ``on_code(error)`` (or lets it raise)."""
 
     def fromstring(cfg_str: str, file_format: str) -> Config:
         if file_format != '.py':
@@ -101,17 +100,18 @@ def data_only_config_strings(on_code: Callable[[str, ValueError], Config]
         try:
             return Config(parse_config_text(cfg_str))
         except ValueError as error:
-            return on_code(cfg_str, error)
+            return on_code(error)
 
     with _PATCH_LOCK:
+        previous = Config.__dict__['fromstring']
         Config.fromstring = staticmethod(fromstring)
         try:
             yield
         finally:
-            Config.fromstring = staticmethod(_FROMSTRING)
+            Config.fromstring = previous
 
 
-def _refuse(text: str, error: ValueError) -> Config:
+def _refuse(error: ValueError) -> Config:
     raise EmbeddedConfigError(
         f'The checkpoint stores its config as Python text that is not plain '
         f'data ({error}); hiri_mm does not run code from a checkpoint. Pass '
@@ -119,7 +119,7 @@ def _refuse(text: str, error: ValueError) -> Config:
         'weights=CHECKPOINT).')
 
 
-def _skip(text: str, error: ValueError) -> Config:
+def _skip(error: ValueError) -> Config:
     print_log(
         f'Resuming: the checkpoint stores its config as Python text that is '
         f'not plain data ({error}); it is not run, so the check of the GPU '
