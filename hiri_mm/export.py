@@ -90,7 +90,9 @@ def trace_size(shape: Size) -> Size:
 
     The stem and each stage halve a side ``s`` to ``ceil(s / 2)``; a stride-4
     map of side ``32k + 1`` stays odd through all five stages, so the input
-    side is ``128k + 4``.
+    side is ``128k + 4``. Even window sides never tile such maps; an odd
+    one can (7 tiles 21), and :func:`compare_onnx` at a second size then
+    shows the graph is not general.
     """
     return tuple(128 * -(-(s - 4) // 128) + 4 if s > 4 else 4
                  for s in shape)
