@@ -11,8 +11,8 @@ from timm.layers import LayerNorm2d
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from hiri_mm import HIRIViT
-from hiri_mm.models.backbones.hiri_vit import (DenseAct, HRBlock,
-                                               TransformerBlock,
+from hiri_mm.models.backbones.hiri_vit import (ConvNormAct, DenseAct,
+                                               HRBlock, TransformerBlock,
                                                add_upsampled)
 from tests.helpers import assert_initialised_by_the_rule
 
@@ -452,3 +452,41 @@ def test_dense_activation_matches_the_plain_one_in_both_formats():
     assert act(cl).is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(act(cl), F.gelu(x))
     torch.testing.assert_close(act(x), F.gelu(x))
+
+
+def _randomise_batchnorms(model):
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+
+
+def test_conv_bn_with_running_statistics_runs_as_one_conv():
+    """ConvNormAct folds a BatchNorm on running statistics into its conv on
+    the fly (one pass over the map): the same outputs as conv -> BN, and
+    the same gradients for the conv and the BN's affine parameters (as under
+    norm_eval while training)."""
+    layer = ConvNormAct(8, 16, 3, norm_cfg=dict(type='BN'),
+                        act_cfg=dict(type='GELU'))
+    _randomise_batchnorms(layer)
+    layer.bn.eval()
+    x = torch.randn(2, 8, 11, 9, requires_grad=True)
+    folded = layer(x)
+    reference = layer.act(layer.bn(layer.conv(x)))
+    torch.testing.assert_close(folded, reference, rtol=1e-5, atol=1e-5)
+    params = [x, layer.conv.weight, layer.bn.weight, layer.bn.bias]
+    grads = torch.autograd.grad(folded.square().sum(), params)
+    expected = torch.autograd.grad(reference.square().sum(), params)
+    for grad, want in zip(grads, expected):
+        torch.testing.assert_close(grad, want, rtol=1e-4, atol=1e-4)
+    # In training mode the BatchNorm normalises with the batch's statistics
+    # (and updates its running ones): nothing is folded.
+    layer.train()
+    before = layer.bn.running_mean.clone()
+    torch.testing.assert_close(
+        layer(x), layer.act(F.batch_norm(
+            layer.conv(x), None, None, layer.bn.weight, layer.bn.bias,
+            training=True)), rtol=1e-5, atol=1e-5)
+    assert not torch.equal(layer.bn.running_mean, before)

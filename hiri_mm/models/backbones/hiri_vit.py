@@ -181,9 +181,20 @@ def build_act(cfg: Dict) -> nn.Module:
 
 def bn_scale_shift(bn: _BatchNorm) -> Tuple[torch.Tensor, torch.Tensor]:
     """Per-channel ``(scale, shift)`` with ``bn(x) == scale * x + shift`` in
-    eval mode."""
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    return scale, bn.bias - bn.running_mean * scale
+    eval mode (``affine=False`` norms have weight 1 and bias 0)."""
+    scale = torch.rsqrt(bn.running_var + bn.eps)
+    shift = -bn.running_mean * scale
+    if bn.affine:
+        scale = scale * bn.weight
+        shift = shift * bn.weight + bn.bias
+    return scale, shift
+
+
+def uses_running_stats(bn: nn.Module) -> bool:
+    """Whether ``bn`` is a BatchNorm that normalises with its running
+    statistics, i.e. an affine map that folds into the conv before it."""
+    return isinstance(bn, _BatchNorm) and not bn.training and \
+        bn.running_var is not None
 
 
 def add_upsampled(high: torch.Tensor, low: torch.Tensor) -> torch.Tensor:
@@ -314,9 +325,28 @@ class ConvNormAct(nn.Sequential):
             layers['act'] = build_act(act_cfg)
         super().__init__(layers)
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        conv, bn = self.conv, self._modules.get('bn')
+        weight, bias = conv.weight, conv.bias
+        if uses_running_stats(bn):
+            # BatchNorm on running statistics (eval mode, or norm_eval while
+            # training) is an affine map: one conv with folded weights
+            # computes conv -> BN without a second pass over the map (the
+            # same function to float rounding; gradients reach the conv and
+            # the BN affine).
+            scale, shift = bn_scale_shift(bn)
+            weight = weight * scale.view(-1, 1, 1, 1)
+            bias = shift if bias is None else bias * scale + shift
+            bn = None
+        x = conv._conv_forward(x, weight, bias)
+        if bn is not None:
+            x = bn(x)
+        act = self._modules.get('act')
+        return x if act is None else act(x)
+
     @torch.no_grad()
     def fuse(self) -> None:
-        """Fold the BatchNorm into the conv (eval mode only)."""
+        """Fold the BatchNorm into the conv for good (eval mode only)."""
         if isinstance(self._modules.get('bn'), _BatchNorm):
             self.conv = fuse_conv_bn_eval(self.conv, self.bn)
             self.bn = nn.Identity()
