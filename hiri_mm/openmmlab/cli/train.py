@@ -23,8 +23,9 @@ from .common import (add_common_args, launcher_rank, load_config,
                      setup_cpu_distributed)
 
 __all__ = ['parse_train_args', 'train', 'use_atomic_checkpoints',
-           'fp32_optim_wrapper', 'use_fp32_without_gpu', 'saved_checkpoints', 'latest_checkpoint', 'resume_auto',
-           'choose_start', 'lock_work_dir', 'WORK_DIR_LOCK']
+           'fp32_optim_wrapper', 'use_fp32_without_gpu', 'saved_checkpoints',
+           'latest_checkpoint', 'resume_auto', 'choose_start',
+           'lock_work_dir', 'WORK_DIR_LOCK']
 
 # The lock file that keeps a second training run out of a work dir.
 WORK_DIR_LOCK = '.hiri_mm_train.lock'
