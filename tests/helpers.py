@@ -108,3 +108,15 @@ def assert_initialised_by_the_rule(model):
             assert not m.bias.any()
         if isinstance(m, (_BatchNorm, nn.LayerNorm)):
             assert (m.weight == 1).all() and not m.bias.any()
+
+
+def assert_loads_strictly(source, target, tmp_path):
+    """``source``'s weights, saved as a checkpoint, load into ``target``
+    without a missing or unexpected key, every tensor equal."""
+    from mmengine.runner import load_checkpoint
+    checkpoint = str(tmp_path / 'source.pth')
+    torch.save(dict(state_dict=source.state_dict()), checkpoint)
+    load_checkpoint(target, checkpoint, map_location='cpu', strict=True)
+    loaded = target.state_dict()
+    assert all(torch.equal(loaded[k], v)
+               for k, v in source.state_dict().items())

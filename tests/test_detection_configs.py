@@ -11,11 +11,11 @@ from mmdet.testing import demo_mm_inputs
 from mmengine.hub import get_config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 
 from hiri_mm.openmmlab.cli import fp32_optim_wrapper as fp32
 from hiri_mm.openmmlab.config_checks import stride_problems
-from tests.helpers import assert_initialised_by_the_rule, config_copy
+from tests.helpers import (assert_initialised_by_the_rule,
+                           assert_loads_strictly, config_copy)
 
 CONFIGS = sorted(glob.glob('configs/detection/*_hiri_*.py'))
 DEMO = 'configs/demo/maskrcnn_hiri_s_shapes.py'
@@ -264,13 +264,7 @@ def test_windowed_config_changes_only_the_window_sizes(path):
 def test_windowed_detector_loads_the_global_checkpoint(path, tmp_path):
     _, global_model = _build(WINDOWED[path])
     _, windowed = _build(path)
-    checkpoint = str(tmp_path / 'global.pth')
-    torch.save(dict(state_dict=global_model.state_dict()), checkpoint)
-    # strict: a missing or unexpected key raises.
-    load_checkpoint(windowed, checkpoint, map_location='cpu', strict=True)
-    loaded = windowed.state_dict()
-    assert all(torch.equal(loaded[k], v)
-               for k, v in global_model.state_dict().items())
+    assert_loads_strictly(global_model, windowed, tmp_path)
 
 
 def test_fp16_configs_train_in_fp32_without_a_gpu():

@@ -11,13 +11,12 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 from mmseg.registry import MODELS
 
 from hiri_mm import HIRIViT
 from hiri_mm.openmmlab.cli import fp32_optim_wrapper as fp32
 from hiri_mm.openmmlab.config_checks import stride_problems
-from tests.helpers import config_copy
+from tests.helpers import assert_loads_strictly, config_copy
 from tests.helpers import SEG_DEMO as DEMO
 from tests.helpers import seg_options
 
@@ -191,13 +190,7 @@ def test_windowed_upernet_loads_the_global_checkpoint(tmp_path):
     _, global_model = _build(
         'configs/segmentation/upernet_hiri_s_160k_ade20k.py')
     _, windowed = _build(WINDOWED)
-    checkpoint = str(tmp_path / 'global.pth')
-    torch.save(dict(state_dict=global_model.state_dict()), checkpoint)
-    # strict: a missing or unexpected key raises.
-    load_checkpoint(windowed, checkpoint, map_location='cpu', strict=True)
-    loaded = windowed.state_dict()
-    assert all(torch.equal(loaded[k], v)
-               for k, v in global_model.state_dict().items())
+    assert_loads_strictly(global_model, windowed, tmp_path)
 
 
 @pytest.mark.slow
