@@ -9,15 +9,18 @@ stack that this repository was verified with (``tools/setup_env.sh``).
 Like mmdet and mmseg, the package carries its configs, its tools and
 ``model-index.yml`` in ``hiri_mm/.mim``, where ``mim`` and mmengine's
 ``hiri_mm::`` config paths look for them: copied into the build directory
-when a wheel is built (the checkout is left as it is), symbolic links into
+when a wheel is built (in a build folder outside the checkout, which is
+left as it is), symbolic links into
 the repository for an editable install, so that the repository stays the
 only copy one edits.
 """
 import ast
+import getpass
 import os
 import os.path as osp
 import shutil
 import sys
+import tempfile
 from typing import Dict, List
 
 from setuptools import find_packages, setup
@@ -27,6 +30,10 @@ ROOT = osp.dirname(osp.abspath(__file__))
 MIM_DIR = osp.join(ROOT, 'hiri_mm', '.mim')
 # Repository paths shipped under hiri_mm/.mim, in mmdet's layout.
 MIM_FILES = ('configs', 'tools', 'model-index.yml')
+# setuptools builds in <checkout>/build by default: build outside the
+# checkout, so that `pip install .` leaves no build/ folder behind.
+BUILD_BASE = osp.join(tempfile.gettempdir(),
+                      f'hiri_mm-build-{getpass.getuser()}')
 
 CORE_REQUIRES = ['torch>=2.1', 'timm>=1.0']
 OPENMMLAB_REQUIRES = ['mmengine>=0.10,<0.11', 'mmcv>=2.0,<2.2']
@@ -120,6 +127,7 @@ if __name__ == '__main__':
         license_files=['LICENSE'],
         packages=find_packages(include=['hiri_mm', 'hiri_mm.*']),
         cmdclass={'build_py': BuildPyWithMim},
+        options={'build': {'build_base': BUILD_BASE}},
         python_requires='>=3.9',
         install_requires=CORE_REQUIRES,
         extras_require=EXTRAS_REQUIRE,

@@ -194,7 +194,8 @@ def _checkout_state():
     links = {name: os.readlink(osp.join(mim, name))
              for name in sorted(os.listdir(mim))
              if osp.islink(osp.join(mim, name))}
-    return status, links
+    # build/ is git-ignored, so git status would not show one left behind.
+    return status, links, osp.exists(osp.join(ROOT, 'build'))
 
 
 @pytest.mark.slow
