@@ -1,6 +1,7 @@
 """Every detection config builds, trains a step and predicts on CPU, and
 every stride in it agrees with the backbone."""
 import glob
+import importlib
 import math
 import os.path as osp
 
@@ -267,29 +268,34 @@ def test_windowed_detector_loads_the_global_checkpoint(path, tmp_path):
     assert_loads_strictly(global_model, windowed, tmp_path)
 
 
-def test_fp16_configs_train_in_fp32_without_a_gpu():
+def _without_gpu(monkeypatch):
+    """Make the train tool see a machine without a GPU."""
+    module = importlib.import_module('hiri_mm.openmmlab.cli.train')
+    monkeypatch.setattr(module, 'get_device', lambda: 'cpu')
+
+
+def test_fp16_configs_train_in_fp32_without_a_gpu(monkeypatch):
     """`python tools/train.py configs/detection/maskrcnn_hiri_s_1x.py` on a
     CPU: mmengine's AmpOptimWrapper refuses to build there, so the train
     tool keeps the optimizer and its settings in fp32."""
     from hiri_mm.openmmlab.cli import use_fp32_without_gpu
+    _without_gpu(monkeypatch)
     cfg = config_copy('configs/detection/maskrcnn_hiri_s_1x.py')
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
-    assert use_fp32_without_gpu(cfg) is (not torch.cuda.is_available())
-    if not torch.cuda.is_available():
-        assert cfg.optim_wrapper.type == 'OptimWrapper'
-        assert 'loss_scale' not in cfg.optim_wrapper
-        assert cfg.optim_wrapper.optimizer == config_copy(
-            'configs/detection/maskrcnn_hiri_s_1x.py').optim_wrapper.optimizer
+    assert use_fp32_without_gpu(cfg)
+    assert cfg.optim_wrapper.type == 'OptimWrapper'
+    assert 'loss_scale' not in cfg.optim_wrapper
+    assert cfg.optim_wrapper.optimizer == config_copy(
+        'configs/detection/maskrcnn_hiri_s_1x.py').optim_wrapper.optimizer
     # A config that already trains in fp32 is left as it is.
     demo = config_copy('configs/demo/maskrcnn_hiri_s_shapes.py')
     assert not use_fp32_without_gpu(demo)
 
 
-def test_amp_flag_without_a_gpu_says_so(tmp_path):
+def test_amp_flag_without_a_gpu_says_so(tmp_path, monkeypatch):
     from hiri_mm.errors import UsageError
     from hiri_mm.openmmlab.cli import train
-    if torch.cuda.is_available():
-        pytest.skip('the refusal is for machines without a GPU')
+    _without_gpu(monkeypatch)
     with pytest.raises(UsageError, match='--amp needs a GPU'):
         train(['configs/demo/maskrcnn_hiri_s_shapes.py', '--amp',
                '--work-dir', str(tmp_path)])
