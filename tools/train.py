@@ -5,7 +5,7 @@
     python tools/train.py CONFIG --drop-bad-data
 
 Before building the Runner it checks the config (dataset paths, number of
-classes, HIRI-ViT strides) and the data (annotations and image headers),
+classes, HIRI-ViT strides) and the data (annotations, every image decoded),
 takes the work dir for this run alone, and picks where to start (see
 "Reliability" in the README). The code is hiri_mm.openmmlab.cli.train;
 a failed check ends the run with its message and exit status 1.
