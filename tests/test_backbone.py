@@ -13,7 +13,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from hiri_mm import HIRIViT
 from hiri_mm.models.backbones.hiri_vit import (ConvNormAct, DenseAct,
                                                HRBlock, TransformerBlock,
-                                               add_upsampled)
+                                               add_upsampled, build_act)
 from tests.helpers import assert_initialised_by_the_rule
 
 
@@ -452,6 +452,38 @@ def test_dense_activation_matches_the_plain_one_in_both_formats():
     assert act(cl).is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(act(cl), F.gelu(x))
     torch.testing.assert_close(act(x), F.gelu(x))
+
+
+@pytest.mark.parametrize('fmt', [torch.contiguous_format,
+                                 torch.channels_last])
+def test_gelu_overwrites_its_input_only_without_autograd(fmt):
+    act = build_act(dict(type='GELU'))
+    x = torch.randn(2, 5, 7, 3).contiguous(memory_format=fmt)
+    expected = F.gelu(x)
+    kept = x.clone()
+    out = act(x)
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(x, kept)  # autograd needs the input
+    with torch.no_grad():
+        out = act(x)
+    assert out.data_ptr() == x.data_ptr()
+    assert out.is_contiguous(memory_format=fmt)
+    torch.testing.assert_close(x, expected)
+
+    leaf = kept.clone().requires_grad_()
+    act(leaf).sum().backward()
+    reference = kept.clone().requires_grad_()
+    F.gelu(reference).sum().backward()
+    torch.testing.assert_close(leaf.grad, reference.grad)
+
+
+def test_only_exact_gelu_runs_in_place():
+    x = torch.randn(1, 4, 3, 3)
+    for cfg in (dict(type='GELU_tanh'), dict(type='ReLU'),
+                dict(type='SiLU')):
+        act = build_act(cfg)
+        with torch.no_grad():
+            assert act(x).data_ptr() != x.data_ptr(), cfg
 
 
 def _randomise_batchnorms(model):
